@@ -1,0 +1,46 @@
+"""Function settings, read once per container from the environment the template sets."""
+
+import functools
+import os
+from collections.abc import Mapping
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bolt_merchant.domain.errors import ConfigurationError
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    environment: Annotated[str, Field(alias="ENVIRONMENT")] = "dev"
+    catalog_table: Annotated[str | None, Field(alias="CATALOG_TABLE_NAME")] = None
+    orders_table: Annotated[str | None, Field(alias="ORDERS_TABLE_NAME")] = None
+    bolt_secret_name: Annotated[str | None, Field(alias="BOLT_SECRET_NAME")] = None
+    bolt_api_base_url: Annotated[str, Field(alias="BOLT_API_BASE_URL")] = "https://api-sandbox.bolt.com"
+    secrets_max_age_seconds: Annotated[int, Field(alias="SECRETS_MAX_AGE_SECONDS", ge=0)] = 300
+    catalog_cache_seconds: Annotated[int, Field(alias="CATALOG_CACHE_SECONDS", ge=0)] = 60
+    max_body_bytes: Annotated[int, Field(alias="MAX_BODY_BYTES", ge=1024)] = 256 * 1024
+    # Only honoured when ENVIRONMENT=local and no BOLT_SECRET_NAME is set (sam local invoke without AWS).
+    local_signing_secret: Annotated[str | None, Field(alias="BOLT_SIGNING_SECRET")] = None
+    local_signing_secret_pending: Annotated[str | None, Field(alias="BOLT_SIGNING_SECRET_PENDING")] = None
+    local_api_key: Annotated[str | None, Field(alias="BOLT_API_KEY")] = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> "Settings":
+        return cls.model_validate(dict(environ))
+
+    @property
+    def is_local(self) -> bool:
+        return self.environment == "local"
+
+    def require(self, name: str) -> str:
+        value = getattr(self, name)
+        if not value:
+            raise ConfigurationError(f"setting {name} is not configured for this function")
+        return str(value)
+
+
+@functools.cache
+def settings() -> Settings:
+    return Settings.from_environ(os.environ)

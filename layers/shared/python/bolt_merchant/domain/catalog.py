@@ -1,0 +1,71 @@
+"""A read-only view of the catalog for one request, and the ports the domain reads it through."""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from bolt_merchant.domain.errors import BoltCode, HookError
+from bolt_merchant.models.bolt import CartItem
+from bolt_merchant.models.catalog import Product, StoreSettings
+
+
+@dataclass(frozen=True)
+class CatalogView:
+    settings: StoreSettings
+    products: Mapping[str, Product]
+
+
+class CatalogReader(Protocol):
+    def view(self, skus: Iterable[str]) -> CatalogView:
+        """Settings plus the named products (missing SKUs are simply absent)."""
+        ...
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    """One cart line priced from our catalog, whatever price the caller claimed."""
+
+    sku: str
+    name: str
+    quantity: int
+    unit_price: int
+    taxable: bool
+    needs_shipping: bool
+
+    @property
+    def total(self) -> int:
+        return self.unit_price * self.quantity
+
+
+def price_items(items: Iterable[tuple[str, int]], products: Mapping[str, Product]) -> list[PricedLine]:
+    """Price (sku, quantity) pairs from the catalog. An unknown SKU is a cart we cannot serve."""
+    lines = []
+    for sku, quantity in items:
+        product = products.get(sku)
+        if product is None:
+            raise HookError(BoltCode.ADDRESS_OR_CART_INVALID, f"Item {sku} is not sold here")
+        lines.append(
+            PricedLine(
+                sku=sku,
+                name=product.name,
+                quantity=quantity,
+                unit_price=product.unit_price,
+                taxable=product.taxable,
+                needs_shipping=product.needs_shipping,
+            )
+        )
+    return lines
+
+
+def bolt_cart_skus(items: Iterable[CartItem]) -> list[tuple[str, int]]:
+    pairs = []
+    for item in items:
+        sku = item.catalog_sku
+        if sku is None:
+            raise HookError(BoltCode.ADDRESS_OR_CART_INVALID, "Every cart item needs a sku or reference")
+        pairs.append((sku, item.quantity))
+    return pairs
+
+
+def subtotal(lines: Iterable[PricedLine]) -> int:
+    return sum(line.total for line in lines)

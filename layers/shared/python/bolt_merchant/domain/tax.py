@@ -1,0 +1,49 @@
+"""Sales tax by region, rounded half up per line (data/demo-catalog.json `tax`)."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bolt_merchant.domain.catalog import PricedLine
+from bolt_merchant.money import basis_points_of
+from bolt_merchant.models.catalog import TaxSettings
+
+
+@dataclass(frozen=True)
+class TaxBreakdown:
+    line_taxes: list[int]
+    shipping_tax: int
+
+    @property
+    def items_tax(self) -> int:
+        return sum(self.line_taxes)
+
+    @property
+    def total(self) -> int:
+        return self.items_tax + self.shipping_tax
+
+
+def region_key(country_code: str, region: str | None, settings: TaxSettings) -> str:
+    """'US' + 'California' or 'CA' -> 'US-CA'."""
+    name = (region or "").strip()
+    code = settings.region_aliases.get(name, name).upper()
+    return f"{country_code.upper()}-{code}"
+
+
+def compute_tax(
+    lines: Sequence[PricedLine],
+    shipping_cost: int,
+    region: str,
+    settings: TaxSettings,
+    line_discounts: Sequence[int] | None = None,
+) -> TaxBreakdown:
+    """Tax each taxable line on its price after its share of discounts; shipping only where the region taxes it."""
+    discounts = list(line_discounts) if line_discounts is not None else [0] * len(lines)
+    if len(discounts) != len(lines):
+        raise ValueError("one discount share per line")
+    rate = settings.rates_basis_points.get(region, settings.default_basis_points)
+    line_taxes = [
+        basis_points_of(line.total - discount, rate) if line.taxable else 0
+        for line, discount in zip(lines, discounts, strict=True)
+    ]
+    shipping_tax = basis_points_of(shipping_cost, rate) if region in settings.shipping_taxable_regions else 0
+    return TaxBreakdown(line_taxes=line_taxes, shipping_tax=shipping_tax)

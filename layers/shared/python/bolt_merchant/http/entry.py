@@ -1,0 +1,37 @@
+"""Lambda entry points: one resolver per function, Powertools observability around it."""
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from bolt_merchant.http.bolt_hooks import Hook
+from bolt_merchant.observability import logger, metrics, tracer
+
+LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+BOLT_TRACE_HEADER = "X-Bolt-Trace-Id"
+
+
+def bolt_hook_function(path: str, *hooks: Hook) -> LambdaHandler:
+    """A function answering Bolt-signed POSTs on `path` for the given hook events."""
+    from bolt_merchant.hooks import endpoint
+
+    app = APIGatewayRestResolver()
+    bolt_endpoint = endpoint(*hooks)
+
+    @app.post(path)
+    def answer() -> Any:
+        trace_id = app.current_event.headers.get(BOLT_TRACE_HEADER)
+        if trace_id:
+            logger.append_keys(bolt_trace_id=trace_id[:64])
+        return bolt_endpoint.answer(app.current_event)
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return lambda_handler

@@ -1,0 +1,64 @@
+"""Building blocks shared by every model: money, currency, identifiers."""
+
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from bolt_merchant.money import MAX_CENTS
+
+
+class InboundModel(BaseModel):
+    """Shape of what other systems send us: unknown fields are ignored (Bolt adds fields), inputs never echoed."""
+
+    model_config = ConfigDict(extra="ignore", hide_input_in_errors=True, frozen=True, populate_by_name=True)
+
+
+class OwnModel(BaseModel):
+    """Shape of what we store and answer: unknown fields are a bug."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, frozen=True)
+
+
+def _cents(value: Any) -> Any:
+    """Bolt sends amounts as plain integers or as {"amount": 754, "currency": "USD", ...}: accept both."""
+    if isinstance(value, dict):
+        value = value.get("amount")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("amount must be integer cents")
+    return value
+
+
+Cents = Annotated[int, BeforeValidator(_cents), Field(ge=0, le=MAX_CENTS)]
+Quantity = Annotated[int, Field(strict=True, ge=1, le=10_000)]
+
+
+def _currency_code(value: Any) -> Any:
+    """Bolt sends "USD" or {"currency": "USD", "currency_symbol": "$"}."""
+    if isinstance(value, dict):
+        value = value.get("currency")
+    return value
+
+
+CurrencyCode = Annotated[str, BeforeValidator(_currency_code), Field(pattern=r"^[A-Z]{3}$")]
+
+# References end up inside DynamoDB keys: an allow-list keeps "#" and control characters out.
+_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
+
+
+def _reference(value: str) -> str:
+    if not _REFERENCE.fullmatch(value):
+        raise ValueError("must be 1-128 letters, digits, '_', '.', ':' or '-'")
+    return value
+
+
+Reference = Annotated[str, Field(strict=True), AfterValidator(_reference)]
+
+
+def _none_as_empty_list(value: Any) -> Any:
+    return [] if value is None else value
+
+
+def nullable_list(item_type: Any) -> Any:
+    """Bolt sends null where it means an empty list (shipments, discounts)."""
+    return Annotated[list[item_type], BeforeValidator(_none_as_empty_list)]  # type: ignore[valid-type]
