@@ -29,6 +29,7 @@ def rest_proxy_event(
     resource: str,
     path: str,
     body: bytes | None,
+    *,
     headers: Mapping[str, str] | None = None,
     path_parameters: Mapping[str, str] | None = None,
     query: Mapping[str, str] | None = None,

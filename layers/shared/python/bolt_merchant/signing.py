@@ -38,9 +38,7 @@ def is_signed_by(raw_body: bytes, header_values: Iterable[str | None], secrets: 
     which header matched.
     """
     signatures = [s for s in (_decode_signature(v) for v in header_values) if s is not None]
-    expected = [
-        hmac.new(secret.encode("utf-8"), raw_body, hashlib.sha256).digest() for secret in secrets if secret
-    ]
+    expected = [hmac.new(secret.encode("utf-8"), raw_body, hashlib.sha256).digest() for secret in secrets if secret]
     matched = False
     for signature in signatures:
         for digest in expected:

@@ -1,9 +1,9 @@
 """boto3 clients, created lazily once per container, and the translation of AWS faults into domain errors."""
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
@@ -48,9 +48,3 @@ def dependency(name: str) -> Iterator[None]:
         raise DependencyUnavailable(f"{name} failed: {error_code(exc)}") from exc
     except BotoCoreError as exc:
         raise DependencyUnavailable(f"{name} unreachable: {type(exc).__name__}") from exc
-
-
-def reset_clients(*factories: Callable[[], Any]) -> None:
-    """Forget cached clients (tests start fresh AWS mocks between cases)."""
-    for factory in factories or (dynamodb,):
-        factory.cache_clear()  # type: ignore[attr-defined]

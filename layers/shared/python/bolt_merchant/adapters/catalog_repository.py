@@ -68,7 +68,9 @@ def product_item(product: Product) -> dict[str, Any]:
 
 
 def discount_item(discount: Discount) -> dict[str, Any]:
-    return to_item({"pk": discount_key(discount.code), "kind": "discount", "doc": discount.model_dump_json(), "uses": 0})
+    return to_item(
+        {"pk": discount_key(discount.code), "kind": "discount", "doc": discount.model_dump_json(), "uses": 0}
+    )
 
 
 class DynamoCatalog:
@@ -91,7 +93,9 @@ class DynamoCatalog:
 
     def view(self, skus: Iterable[str]) -> CatalogView:
         wanted = set(skus)
-        missing_products = {sku for sku in wanted if sku not in self._products or not self._fresh(self._products[sku][0])}
+        missing_products = {
+            sku for sku in wanted if sku not in self._products or not self._fresh(self._products[sku][0])
+        }
         need_settings = self._settings is None or not self._fresh(self._settings[0])
         keys = [product_key(sku) for sku in sorted(missing_products)]
         if need_settings:
@@ -113,7 +117,9 @@ class DynamoCatalog:
 
     def _batch_get(self, keys: list[str]) -> Iterator[dict[str, Any]]:
         for start in range(0, len(keys), _BATCH_GET_LIMIT):
-            request: dict[str, Any] = {self._table: {"Keys": [{"pk": {"S": k}} for k in keys[start : start + _BATCH_GET_LIMIT]]}}
+            request: dict[str, Any] = {
+                self._table: {"Keys": [{"pk": {"S": k}} for k in keys[start : start + _BATCH_GET_LIMIT]]}
+            }
             for _ in range(_MAX_UNPROCESSED_ROUNDS):
                 with dependency("catalog read"):
                     response = self._client.batch_get_item(RequestItems=request)
@@ -132,7 +138,9 @@ class DynamoCatalog:
             *(discount_item(d) for d in document.discounts),
         ]
         for start in range(0, len(items), 25):
-            batch = {self._table: [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]}
+            batch: Mapping[str, Any] = {
+                self._table: [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+            }
             for _ in range(_MAX_UNPROCESSED_ROUNDS):
                 with dependency("catalog write"):
                     response = self._client.batch_write_item(RequestItems=batch)

@@ -92,7 +92,8 @@ def quote_shipping(lines: list[PricedLine], address: Address, settings: Shipping
 
 def choose(quote: ShippingQuote, reference: str) -> DeliveryQuote | PickupQuote:
     """The option with this reference, as we price it now; gone or never offered is the shopper's cart changing."""
-    for option in [*quote.deliveries, *quote.pickups]:
+    options: list[DeliveryQuote | PickupQuote] = [*quote.deliveries, *quote.pickups]
+    for option in options:
         if option.reference == reference:
             return option
     raise HookError(BoltCode.ADDRESS_OR_CART_INVALID, f"Shipping option {reference} is not available")

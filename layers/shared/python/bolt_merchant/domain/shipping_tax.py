@@ -41,7 +41,9 @@ def _delivery_out(quote: DeliveryQuote, tax_amount: int = 0) -> ShippingOptionOu
     return ShippingOptionOut(service=quote.service, reference=quote.reference, cost=quote.cost, tax_amount=tax_amount)
 
 
-def _quote(request_cart: Cart, address: Address, catalog: CatalogReader) -> tuple[CatalogView, list[PricedLine], ShippingQuote]:
+def _quote(
+    request_cart: Cart, address: Address, catalog: CatalogReader
+) -> tuple[CatalogView, list[PricedLine], ShippingQuote]:
     view, lines = _priced(request_cart, catalog)
     return view, lines, quote_shipping(lines, address, view.settings.shipping)
 

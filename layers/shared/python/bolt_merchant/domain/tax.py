@@ -4,8 +4,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bolt_merchant.domain.catalog import PricedLine
-from bolt_merchant.money import basis_points_of
 from bolt_merchant.models.catalog import TaxSettings
+from bolt_merchant.money import basis_points_of
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Lambda entry points: one resolver per function, Powertools observability around it."""
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
@@ -34,4 +34,4 @@ def bolt_hook_function(path: str, *hooks: Hook) -> LambdaHandler:
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return app.resolve(event, context)
 
-    return lambda_handler
+    return cast(LambdaHandler, lambda_handler)

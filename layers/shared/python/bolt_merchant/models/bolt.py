@@ -8,9 +8,9 @@ from bolt_merchant.models.common import (
     Cents,
     CurrencyCode,
     InboundModel,
+    NullableList,
     Quantity,
     Reference,
-    nullable_list,
 )
 
 ShortText = Annotated[str, Field(max_length=256)]
@@ -84,9 +84,9 @@ class Cart(InboundModel):
     tax_amount: Cents | None = None
     shipping_amount: Cents | None = None
     discount_amount: Cents | None = None
-    items: Annotated[nullable_list(CartItem), Field(max_length=500)] = []
-    discounts: Annotated[nullable_list(CartDiscount), Field(max_length=50)] = []
-    shipments: Annotated[nullable_list(Shipment), Field(max_length=10)] = []
+    items: Annotated[NullableList[CartItem], Field(max_length=500)] = []
+    discounts: Annotated[NullableList[CartDiscount], Field(max_length=50)] = []
+    shipments: Annotated[NullableList[Shipment], Field(max_length=10)] = []
     metadata: dict[str, ShortText] | None = None
     discount_code: ShortText | None = None
 

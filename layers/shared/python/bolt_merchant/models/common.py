@@ -1,7 +1,7 @@
 """Building blocks shared by every model: money, currency, identifiers."""
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -59,6 +59,6 @@ def _none_as_empty_list(value: Any) -> Any:
     return [] if value is None else value
 
 
-def nullable_list(item_type: Any) -> Any:
-    """Bolt sends null where it means an empty list (shipments, discounts)."""
-    return Annotated[list[item_type], BeforeValidator(_none_as_empty_list)]  # type: ignore[valid-type]
+Item = TypeVar("Item")
+# Bolt sends null where it means an empty list (shipments, discounts).
+NullableList = Annotated[list[Item], BeforeValidator(_none_as_empty_list)]

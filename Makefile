@@ -1,0 +1,65 @@
+# Every target sets itself up: a fresh machine needs only Python 3.13 and make.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.synced
+PYTHON313 ?= $(shell command -v python3.13 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1)
+ARCH ?= x86_64
+PORT ?= 3000
+
+export SAM_CLI_TELEMETRY := 0
+export AWS_EC2_METADATA_DISABLED := true
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help run test lint format typecheck validate build unit e2e events load-catalog deploy clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml uv.lock
+	@test -n "$(PYTHON313)" || { echo "Python 3.13 is required (python3.13 on PATH or under pyenv)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON313) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --compile-bytecode --python $(BIN)/python --quiet
+	@touch $@
+
+run: $(STAMP) ## serve the API on http://127.0.0.1:$(PORT) with embedded AWS and demo data (no Docker)
+	PORT=$(PORT) $(BIN)/python -m devstack
+
+test: lint typecheck validate build unit ## every check: lint, types, template, sam build, all tests
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## apply ruff fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: $(STAMP) ## mypy (strict) on the layer, the handlers and the local stack
+	$(BIN)/mypy layers/shared/python/bolt_merchant functions devstack
+
+validate: $(STAMP) ## sam validate --lint and cfn-lint
+	AWS_DEFAULT_REGION=us-east-1 $(BIN)/sam validate --lint
+	$(BIN)/cfn-lint template.yaml
+
+build: $(STAMP) ## sam build for ARCH (x86_64 default, ARCH=arm64 for Graviton), with compiled bytecode
+	LAYER_ARCH=$(ARCH) $(BIN)/sam build --parameter-overrides Architecture=$(ARCH)
+	$(BIN)/python -m compileall -q --invalidation-mode unchecked-hash .aws-sam/build
+
+unit: $(STAMP) ## pytest: layer units, handlers under moto, end-to-end over the local stack
+	$(BIN)/python -m pytest
+
+events: $(STAMP) ## regenerate the signed events/ used by sam local invoke and the tests
+	$(BIN)/python -m devstack.make_events
+
+load-catalog: $(STAMP) ## write data/demo-catalog.json into a deployed stage: make load-catalog STACK=name
+	$(BIN)/python -m devstack.load_catalog --stack-name $(STACK)
+
+deploy: build ## sam deploy (CONFIG_ENV=dev|prod; for arm64 add Architecture=arm64 to its parameter_overrides)
+	$(BIN)/sam deploy --config-env $(or $(CONFIG_ENV),dev)
+
+clean: ## remove the virtualenv and build output
+	rm -rf $(VENV) .aws-sam
