@@ -1,15 +1,43 @@
 """The Bolt hook catalogue: event name -> request model -> domain call, wired to this container's adapters."""
 
 from bolt_merchant import wiring
-from bolt_merchant.domain import shipping_tax
+from bolt_merchant.domain import checkout, shipping_tax
+from bolt_merchant.domain.errors import BoltCode
 from bolt_merchant.http.bolt_hooks import BoltHookEndpoint, Hook
-from bolt_merchant.models.bolt import ShippingRequest, TaxRequest
+from bolt_merchant.models.bolt import (
+    CartUpdateRequest,
+    DiscountApplyRequest,
+    OrderCreateRequest,
+    ShippingRequest,
+    TaxRequest,
+)
 
 SHIPPING = Hook("order.shipping", ShippingRequest, lambda r: shipping_tax.shipping_options(r, wiring.catalog()))
 TAX = Hook("order.tax", TaxRequest, lambda r: shipping_tax.tax(r, wiring.catalog()))
 SHIPPING_AND_TAX = Hook(
     "order.shipping_and_tax", ShippingRequest, lambda r: shipping_tax.shipping_and_tax(r, wiring.catalog())
 )
+DISCOUNT = Hook(
+    "discounts.code.apply",
+    DiscountApplyRequest,
+    lambda r: checkout.apply_discount(r, wiring.catalog(), wiring.checkout_store(), wiring.now()),
+    invalid_code=BoltCode.DISCOUNT_INSUFFICIENT_INFORMATION,
+)
+ORDER_CREATE = Hook(
+    "order.create",
+    OrderCreateRequest,
+    lambda r: checkout.create_order(
+        r, wiring.catalog(), wiring.checkout_store(), wiring.now(), wiring.order_received_url
+    ),
+    invalid_code=BoltCode.ORDER_GENERAL_ERROR,
+)
+CART_UPDATE = Hook(
+    "cart.update",
+    CartUpdateRequest,
+    lambda r: checkout.update_cart(r, wiring.catalog(), wiring.checkout_store(), wiring.now()),
+    errors_list=True,
+)
+UNIVERSAL = (ORDER_CREATE, SHIPPING, TAX, SHIPPING_AND_TAX, DISCOUNT, CART_UPDATE)
 
 
 def endpoint(*hooks: Hook) -> BoltHookEndpoint:

@@ -21,6 +21,9 @@ class Settings(BaseModel):
     secrets_max_age_seconds: Annotated[int, Field(alias="SECRETS_MAX_AGE_SECONDS", ge=0)] = 300
     catalog_cache_seconds: Annotated[int, Field(alias="CATALOG_CACHE_SECONDS", ge=0)] = 60
     max_body_bytes: Annotated[int, Field(alias="MAX_BODY_BYTES", ge=1024)] = 256 * 1024
+    order_received_url: Annotated[str, Field(alias="ORDER_RECEIVED_URL", pattern=r"\{order_id\}")] = (
+        "https://shop.example.com/checkout/success?order={order_id}"
+    )
     # Only honoured when ENVIRONMENT=local and no BOLT_SECRET_NAME is set (sam local invoke without AWS).
     local_signing_secret: Annotated[str | None, Field(alias="BOLT_SIGNING_SECRET")] = None
     local_signing_secret_pending: Annotated[str | None, Field(alias="BOLT_SIGNING_SECRET_PENDING")] = None

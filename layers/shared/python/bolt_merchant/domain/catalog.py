@@ -7,6 +7,7 @@ from typing import Protocol
 from bolt_merchant.domain.errors import BoltCode, HookError
 from bolt_merchant.models.bolt import CartItem
 from bolt_merchant.models.catalog import Product, StoreSettings
+from bolt_merchant.models.store import CartLine
 
 
 @dataclass(frozen=True)
@@ -21,23 +22,7 @@ class CatalogReader(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class PricedLine:
-    """One cart line priced from our catalog, whatever price the caller claimed."""
-
-    sku: str
-    name: str
-    quantity: int
-    unit_price: int
-    taxable: bool
-    needs_shipping: bool
-
-    @property
-    def total(self) -> int:
-        return self.unit_price * self.quantity
-
-
-def price_items(items: Iterable[tuple[str, int]], products: Mapping[str, Product]) -> list[PricedLine]:
+def price_items(items: Iterable[tuple[str, int]], products: Mapping[str, Product]) -> list[CartLine]:
     """Price (sku, quantity) pairs from the catalog. An unknown SKU is a cart we cannot serve."""
     lines = []
     for sku, quantity in items:
@@ -45,7 +30,7 @@ def price_items(items: Iterable[tuple[str, int]], products: Mapping[str, Product
         if product is None:
             raise HookError(BoltCode.ADDRESS_OR_CART_INVALID, f"Item {sku} is not sold here")
         lines.append(
-            PricedLine(
+            CartLine(
                 sku=sku,
                 name=product.name,
                 quantity=quantity,
@@ -67,5 +52,5 @@ def bolt_cart_skus(items: Iterable[CartItem]) -> list[tuple[str, int]]:
     return pairs
 
 
-def subtotal(lines: Iterable[PricedLine]) -> int:
+def subtotal(lines: Iterable[CartLine]) -> int:
     return sum(line.total for line in lines)

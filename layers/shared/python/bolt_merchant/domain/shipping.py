@@ -3,10 +3,11 @@
 import math
 from dataclasses import dataclass
 
-from bolt_merchant.domain.catalog import PricedLine, subtotal
+from bolt_merchant.domain.catalog import subtotal
 from bolt_merchant.domain.errors import BoltCode, HookError
 from bolt_merchant.models.bolt import Address
 from bolt_merchant.models.catalog import PickupStore, ShippingSettings
+from bolt_merchant.models.store import CartLine
 
 NO_SHIPPING_REFERENCE = "noshipping"
 _EARTH_RADIUS_MILES = 3958.8
@@ -60,7 +61,7 @@ def _nearby_stores(address: Address, settings: ShippingSettings) -> list[PickupQ
     )
 
 
-def quote_shipping(lines: list[PricedLine], address: Address, settings: ShippingSettings) -> ShippingQuote:
+def quote_shipping(lines: list[CartLine], address: Address, settings: ShippingSettings) -> ShippingQuote:
     """Options Bolt shows the shopper. Digital-only carts need no delivery; unserved countries are refused."""
     if not lines:
         raise HookError(BoltCode.ADDRESS_OR_CART_INVALID, "The cart is empty")

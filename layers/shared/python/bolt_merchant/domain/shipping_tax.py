@@ -1,9 +1,11 @@
 """The shipping and tax hooks: order.shipping, order.tax, order.shipping_and_tax."""
 
-from bolt_merchant.domain.catalog import CatalogReader, CatalogView, PricedLine, bolt_cart_skus, price_items
+from dataclasses import dataclass
+
+from bolt_merchant.domain.catalog import CatalogReader, CatalogView, bolt_cart_skus, price_items
 from bolt_merchant.domain.errors import BoltCode, HookError
 from bolt_merchant.domain.shipping import DeliveryQuote, PickupQuote, ShippingQuote, choose, quote_shipping
-from bolt_merchant.domain.tax import compute_tax, region_key
+from bolt_merchant.domain.tax import TaxBreakdown, compute_tax, region_key
 from bolt_merchant.models.bolt import Address, Cart, ShippingRequest, TaxRequest
 from bolt_merchant.models.responses import (
     PickupAddressOut,
@@ -15,9 +17,10 @@ from bolt_merchant.models.responses import (
     TaxData,
     TaxResultOut,
 )
+from bolt_merchant.models.store import CartLine
 
 
-def _priced(cart: Cart, catalog: CatalogReader) -> tuple[CatalogView, list[PricedLine]]:
+def priced_cart(cart: Cart, catalog: CatalogReader) -> tuple[CatalogView, list[CartLine]]:
     pairs = bolt_cart_skus(cart.items)
     view = catalog.view(sku for sku, _ in pairs)
     if cart.currency is not None and cart.currency != view.settings.currency:
@@ -43,8 +46,8 @@ def _delivery_out(quote: DeliveryQuote, tax_amount: int = 0) -> ShippingOptionOu
 
 def _quote(
     request_cart: Cart, address: Address, catalog: CatalogReader
-) -> tuple[CatalogView, list[PricedLine], ShippingQuote]:
-    view, lines = _priced(request_cart, catalog)
+) -> tuple[CatalogView, list[CartLine], ShippingQuote]:
+    view, lines = priced_cart(request_cart, catalog)
     return view, lines, quote_shipping(lines, address, view.settings.shipping)
 
 
@@ -56,35 +59,56 @@ def shipping_options(request: ShippingRequest, catalog: CatalogReader) -> Shippi
     )
 
 
+@dataclass(frozen=True)
+class PricedChoice:
+    """The delivery or pickup option a shopper chose, priced by us, with the tax it brings."""
+
+    reference: str
+    service: str
+    cost: int
+    tax: TaxBreakdown
+    pickup: PickupQuote | None = None
+
+
+def price_choice(lines: list[CartLine], view: CatalogView, reference: str, address: Address | None) -> PricedChoice:
+    """Pickup is taxed where the store is; delivery where the parcel goes."""
+    tax_settings = view.settings.tax
+    stores = {store.reference: store for store in view.settings.shipping.pickup_stores}
+    store = stores.get(reference)
+    if store is not None:
+        region = region_key(store.address.country_code, store.address.region, tax_settings)
+        return PricedChoice(
+            reference=reference,
+            service=store.store_name,
+            cost=store.cost,
+            tax=compute_tax(lines, store.cost, region, tax_settings),
+            pickup=PickupQuote(store=store, distance_miles=0.0),
+        )
+    if address is None:
+        raise HookError(BoltCode.ADDRESS_OR_CART_INVALID, "A shipping address is needed for delivery")
+    option = choose(quote_shipping(lines, address, view.settings.shipping), reference)
+    region = region_key(address.country, address.region, tax_settings)
+    return PricedChoice(
+        reference=reference,
+        service=option.service if isinstance(option, DeliveryQuote) else option.store.store_name,
+        cost=option.cost,
+        tax=compute_tax(lines, option.cost, region, tax_settings),
+    )
+
+
 def tax(request: TaxRequest, catalog: CatalogReader) -> TaxData:
-    """Tax for the chosen option. Pickup is taxed where the store is; delivery where the parcel goes."""
     choice = request.shipping_option or request.ship_to_store_option
     if choice is None:
         raise HookError(BoltCode.ADDRESS_OR_CART_INVALID, "No shipping option was chosen")
-    view, lines = _priced(request.cart, catalog)
-    tax_settings = view.settings.tax
-    stores = {store.reference: store for store in view.settings.shipping.pickup_stores}
-    store = stores.get(choice.reference)
-    if store is not None:
-        region = region_key(store.address.country_code, store.address.region, tax_settings)
-        breakdown = compute_tax(lines, store.cost, region, tax_settings)
-        return TaxData(
-            tax_result=TaxResultOut(subtotal_amount=breakdown.items_tax),
-            in_store_pickup_option=_pickup_out(PickupQuote(store=store, distance_miles=0.0), breakdown.shipping_tax),
-        )
-    address = request.shipping_address
-    if address is None:
-        raise HookError(BoltCode.ADDRESS_OR_CART_INVALID, "A shipping address is needed for delivery")
-    option = choose(quote_shipping(lines, address, view.settings.shipping), choice.reference)
-    region = region_key(address.country, address.region, tax_settings)
-    breakdown = compute_tax(lines, option.cost, region, tax_settings)
+    view, lines = priced_cart(request.cart, catalog)
+    priced = price_choice(lines, view, choice.reference, request.shipping_address)
+    items_tax = TaxResultOut(subtotal_amount=priced.tax.items_tax)
+    if priced.pickup is not None:
+        return TaxData(tax_result=items_tax, in_store_pickup_option=_pickup_out(priced.pickup, priced.tax.shipping_tax))
     return TaxData(
-        tax_result=TaxResultOut(subtotal_amount=breakdown.items_tax),
+        tax_result=items_tax,
         shipping_option=ShippingOptionOut(
-            service=option.service if isinstance(option, DeliveryQuote) else option.store.store_name,
-            reference=option.reference,
-            cost=option.cost,
-            tax_amount=breakdown.shipping_tax,
+            service=priced.service, reference=priced.reference, cost=priced.cost, tax_amount=priced.tax.shipping_tax
         ),
     )
 

@@ -3,8 +3,8 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bolt_merchant.domain.catalog import PricedLine
 from bolt_merchant.models.catalog import TaxSettings
+from bolt_merchant.models.store import CartLine
 from bolt_merchant.money import basis_points_of
 
 
@@ -30,20 +30,17 @@ def region_key(country_code: str, region: str | None, settings: TaxSettings) -> 
 
 
 def compute_tax(
-    lines: Sequence[PricedLine],
+    lines: Sequence[CartLine],
     shipping_cost: int,
     region: str,
     settings: TaxSettings,
-    line_discounts: Sequence[int] | None = None,
 ) -> TaxBreakdown:
-    """Tax each taxable line on its price after its share of discounts; shipping only where the region taxes it."""
-    discounts = list(line_discounts) if line_discounts is not None else [0] * len(lines)
-    if len(discounts) != len(lines):
-        raise ValueError("one discount share per line")
+    """Tax each taxable line on its price; shipping only where the region taxes it.
+
+    The base is the pre-discount price: Bolt may call order.tax before or after discounts.code.apply, and a tax
+    that does not depend on that order is one order.create can always reproduce to the cent.
+    """
     rate = settings.rates_basis_points.get(region, settings.default_basis_points)
-    line_taxes = [
-        basis_points_of(line.total - discount, rate) if line.taxable else 0
-        for line, discount in zip(lines, discounts, strict=True)
-    ]
+    line_taxes = [basis_points_of(line.total, rate) if line.taxable else 0 for line in lines]
     shipping_tax = basis_points_of(shipping_cost, rate) if region in settings.shipping_taxable_regions else 0
     return TaxBreakdown(line_taxes=line_taxes, shipping_tax=shipping_tax)

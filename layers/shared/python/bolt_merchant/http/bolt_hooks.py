@@ -33,6 +33,7 @@ class Hook:
     request_model: type[BaseModel]
     run: Callable[[Any], BaseModel]
     invalid_code: BoltCode = BoltCode.GENERAL_UNPROCESSABLE
+    errors_list: bool = False  # cart.update answers failures as {"errors": [...]} (reference §3.7)
 
 
 class RawBodyError(Exception):
@@ -56,8 +57,11 @@ def _json_response(status: int, body: Mapping[str, Any], headers: Mapping[str, s
     return Response(status_code=status, content_type="application/json", body=dict(body), headers=headers)
 
 
-def failure(event_name: str | None, code: int, message: str, status: int, universal: bool = True) -> Response[Any]:
-    body: dict[str, Any] = {"status": "failure", "error": {"code": int(code), "message": message}}
+def failure(
+    event_name: str | None, code: int, message: str, status: int, *, universal: bool = True, errors_list: bool = False
+) -> Response[Any]:
+    error = {"code": int(code), "message": message}
+    body: dict[str, Any] = {"status": "failure", **({"errors": [error]} if errors_list else {"error": error})}
     if universal and event_name:
         body = {"event": event_name, **body}
     headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == HTTPStatus.SERVICE_UNAVAILABLE else None
@@ -70,7 +74,7 @@ def success(event_name: str, data: Mapping[str, Any], universal: bool) -> Respon
     return _json_response(HTTPStatus.OK, {"status": "success", **data})
 
 
-def _field_paths(exc: ValidationError) -> str:
+def field_paths(exc: ValidationError) -> str:
     paths = sorted({".".join(str(p)[:64] for p in error["loc"]) or "body" for error in exc.errors()})
     shown = ", ".join(paths[:5]) + (" ..." if len(paths) > 5 else "")
     return f"Invalid or missing fields: {shown}"
@@ -145,13 +149,21 @@ class BoltHookEndpoint:
         if hook is None:
             metrics.add_metric(name="UnsupportedHookEvent", unit=MetricUnit.Count, value=1)
             code = BoltCode.SERVICE_ERROR
-            return failure(event_name[:64], code, "Unsupported event for this endpoint", 422, universal), event_name
+            return failure(
+                event_name[:64], code, "Unsupported event for this endpoint", 422, universal=universal
+            ), event_name
         try:
             request = hook.request_model.model_validate(data)
             result = hook.run(request)
         except ValidationError as exc:
-            return failure(event_name, hook.invalid_code, _field_paths(exc), 422, universal), event_name
+            answer = failure(
+                event_name, hook.invalid_code, field_paths(exc), 422, universal=universal, errors_list=hook.errors_list
+            )
+            return answer, event_name
         except HookError as exc:
             metrics.add_metric(name="HookBusinessFailure", unit=MetricUnit.Count, value=1)
-            return failure(event_name, exc.code, exc.message, exc.http_status, universal), event_name
+            answer = failure(
+                event_name, exc.code, exc.message, exc.http_status, universal=universal, errors_list=hook.errors_list
+            )
+            return answer, event_name
         return success(event_name, result.model_dump(mode="json", exclude_none=True), universal), event_name

@@ -14,6 +14,18 @@ LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 BOLT_TRACE_HEADER = "X-Bolt-Trace-Id"
 
 
+def api_function(app: APIGatewayRestResolver) -> LambdaHandler:
+    """The Lambda handler serving `app`, with correlation ids, traces and metrics."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return cast(LambdaHandler, lambda_handler)
+
+
 def bolt_hook_function(path: str, *hooks: Hook) -> LambdaHandler:
     """A function answering Bolt-signed POSTs on `path` for the given hook events."""
     from bolt_merchant.hooks import endpoint
@@ -28,10 +40,4 @@ def bolt_hook_function(path: str, *hooks: Hook) -> LambdaHandler:
             logger.append_keys(bolt_trace_id=trace_id[:64])
         return bolt_endpoint.answer(app.current_event)
 
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=False)
-    @metrics.log_metrics
-    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        return app.resolve(event, context)
-
-    return cast(LambdaHandler, lambda_handler)
+    return api_function(app)

@@ -89,6 +89,7 @@ class Cart(InboundModel):
     shipments: Annotated[NullableList[Shipment], Field(max_length=10)] = []
     metadata: dict[str, ShortText] | None = None
     discount_code: ShortText | None = None
+    billing_address: Address | None = None
 
 
 class ShippingOptionChoice(InboundModel):
@@ -115,3 +116,39 @@ class TaxRequest(InboundModel):
     ship_to_store_option: ShippingOptionChoice | None = Field(
         default=None, validation_alias=AliasChoices("ship_to_store_option", "in_store_pickup_option", "pickup_option")
     )
+
+
+class DiscountApplyRequest(InboundModel):
+    """discounts.code.apply: the code may come top-level or inside the cart (both seen in Bolt material)."""
+
+    discount_code: ShortText | None = None
+    cart: Cart
+
+    @property
+    def code(self) -> str | None:
+        return self.discount_code or self.cart.discount_code
+
+
+class BoltOrder(InboundModel):
+    token: ShortText | None = None
+    cart: Cart
+
+
+class OrderCreateRequest(InboundModel):
+    """order.create (pre-authorisation): Bolt's order token and the cart the shopper is paying for."""
+
+    order: BoltOrder
+    currency: CurrencyCode | None = None
+
+
+class CartUpdateItem(InboundModel):
+    product_id: Reference
+    quantity: Quantity
+
+
+class CartUpdateRequest(InboundModel):
+    cart: Cart
+    add_items: NullableList[CartUpdateItem] = []
+    remove_items: NullableList[CartUpdateItem] = []
+    discount_codes_to_add: NullableList[ShortText] = []
+    discount_codes_to_remove: NullableList[ShortText] = []

@@ -1,0 +1,117 @@
+"""Calls to Bolt's API (reference §1, §5): API key, a fresh X-Nonce per attempt, Idempotency-Key on retried
+POSTs, short timeouts, and retries with backoff and jitter on 429, 5xx and connection failures.
+
+The retry loop is ours rather than urllib3's because every attempt needs a new nonce.
+"""
+
+import json
+import random
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import requests
+
+from bolt_merchant.domain.errors import DependencyUnavailable
+
+_RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+_MAX_RETRY_AFTER_SECONDS = 5.0
+
+
+class BoltApiError(Exception):
+    """Bolt answered with an error we should not retry (4xx other than 429). No secrets or payloads inside."""
+
+    def __init__(self, status: int, code: int | None, message: str) -> None:
+        super().__init__(f"Bolt API {status}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class BoltApiUnavailable(DependencyUnavailable):
+    """Bolt kept failing (5xx, 429, timeouts) after every retry."""
+
+
+def _error_from(response: requests.Response) -> BoltApiError:
+    code: int | None = None
+    message = response.reason or "error"
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            first = errors[0]
+            code = first.get("code") if isinstance(first.get("code"), int) else None
+            message = str(first.get("message", message))[:300]
+    return BoltApiError(response.status_code, code, message)
+
+
+class BoltApiClient:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: Callable[[], str],
+        *,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = (3.05, 10.0),
+        max_attempts: int = 4,
+        backoff_seconds: float = 0.25,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._session = session or requests.Session()
+        self._timeout = timeout
+        self._max_attempts = max_attempts
+        self._backoff = backoff_seconds
+        self._sleep = sleep
+
+    def _pause(self, attempt: int, retry_after: str | None) -> None:
+        delay = self._backoff * 2**attempt * (0.5 + random.random())  # noqa: S311 - jitter, not cryptography
+        if retry_after and retry_after.isdigit():
+            delay = max(delay, min(float(retry_after), _MAX_RETRY_AFTER_SECONDS))
+        self._sleep(delay)
+
+    def request(
+        self, method: str, path: str, body: Mapping[str, Any] | None = None, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        url = f"{self._base_url}{path}"
+        payload = json.dumps(body).encode("utf-8") if body is not None else None
+        last_failure = "no attempt made"
+        for attempt in range(self._max_attempts):
+            headers = {
+                "X-Api-Key": self._api_key(),
+                "X-Nonce": uuid.uuid4().hex,
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+            }
+            if idempotency_key:
+                headers["Idempotency-Key"] = idempotency_key
+            retry_after = None
+            try:
+                response = self._session.request(
+                    method, url, data=payload, headers=headers, timeout=self._timeout, allow_redirects=False
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                last_failure = type(exc).__name__
+            else:
+                if response.status_code < 300:
+                    return response.json() if response.content else {}
+                if response.status_code not in _RETRYABLE_STATUS:
+                    raise _error_from(response)
+                last_failure = f"HTTP {response.status_code}"
+                retry_after = response.headers.get("Retry-After")
+            if attempt + 1 < self._max_attempts:
+                self._pause(attempt, retry_after)
+        raise BoltApiUnavailable(f"Bolt API {method} {path} failed after {self._max_attempts} attempts: {last_failure}")
+
+    def create_order_token(self, order_request: dict[str, Any]) -> str:
+        """POST /v1/merchant/orders: the token the storefront hands to Bolt's checkout button."""
+        response = self.request("POST", "/v1/merchant/orders", order_request)
+        token = response.get("token")
+        if not isinstance(token, str) or not token:
+            raise BoltApiError(200, None, "order token missing from Bolt's answer")
+        return token

@@ -1,0 +1,103 @@
+"""What we keep in the orders table: carts priced by us, orders, outbox events."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from bolt_merchant.models.common import Cents, CurrencyCode, OwnModel, Quantity, Reference
+
+
+class CartLine(OwnModel):
+    sku: Reference
+    name: str
+    quantity: Quantity
+    unit_price: Cents
+    taxable: bool
+    needs_shipping: bool
+
+    @property
+    def total(self) -> int:
+        return self.unit_price * self.quantity
+
+
+class StoredCart(OwnModel):
+    cart_id: Reference
+    currency: CurrencyCode
+    lines: list[CartLine]
+    discount_codes: list[str] = []
+    status: Literal["open", "ordered"] = "open"
+    version: Annotated[int, Field(ge=1)] = 1
+    order_id: str | None = None
+    bolt_order_token: str | None = None
+    bolt_order_token_version: int | None = None
+    created_at: datetime
+    expires_at: datetime
+
+    @property
+    def subtotal(self) -> int:
+        return sum(line.total for line in self.lines)
+
+
+OrderStatus = Literal[
+    "pending_payment",  # created by order.create, waiting for Bolt's authorisation
+    "payment_review",  # pending / rejected_reversible: fraud review
+    "authorized",
+    "partially_captured",
+    "captured",
+    "partially_refunded",
+    "refunded",
+    "cancelled",
+    "on_hold",
+]
+
+
+class OrderTotals(OwnModel):
+    subtotal: Cents
+    discount: Cents
+    shipping: Cents
+    tax: Cents
+    total: Cents
+
+
+class AppliedDiscount(OwnModel):
+    code: str
+    type: str
+    amount: Cents
+    description: str
+
+
+class ShippingChoice(OwnModel):
+    reference: str
+    service: str
+    cost: Cents
+
+
+class Order(OwnModel):
+    order_id: str  # the display_id Bolt shows the shopper and sends back in webhooks
+    cart_id: Reference
+    status: OrderStatus
+    currency: CurrencyCode
+    lines: list[CartLine]
+    discounts: list[AppliedDiscount] = []
+    shipping: ShippingChoice | None = None
+    totals: OrderTotals
+    bolt_order_token: str | None = None
+    bolt_transaction_reference: str | None = None
+    authorized: Cents = 0
+    captured: Cents = 0
+    refunded: Cents = 0
+    inventory_reserved: bool = True
+    version: Annotated[int, Field(ge=1)] = 1
+    created_at: datetime
+    updated_at: datetime
+
+
+class OutboxEvent(OwnModel):
+    """A fact written in the same transaction as the state change it describes; the publisher fans it out."""
+
+    event_id: str
+    event_type: str
+    order_id: str
+    occurred_at: datetime
+    detail: dict[str, str | int | bool | None] = {}
