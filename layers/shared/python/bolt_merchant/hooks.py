@@ -1,10 +1,13 @@
 """The Bolt hook catalogue: event name -> request model -> domain call, wired to this container's adapters."""
 
 from bolt_merchant import wiring
-from bolt_merchant.domain import checkout, shipping_tax
-from bolt_merchant.domain.errors import BoltCode
-from bolt_merchant.http.bolt_hooks import BoltHookEndpoint, Hook
+from bolt_merchant.domain import checkout, shipping_tax, webhooks
+from bolt_merchant.domain.errors import BoltCode, HookError
+from bolt_merchant.domain.transactions import TransactionEvent
+from bolt_merchant.http.bolt_hooks import BoltHookEndpoint, Hook, SignedRequestReader
+from bolt_merchant.http.webhooks import CreditCardWebhookEndpoint, TransactionWebhookEndpoint
 from bolt_merchant.models.bolt import (
+    BoltOrder,
     CartUpdateRequest,
     DiscountApplyRequest,
     OrderCreateRequest,
@@ -40,5 +43,33 @@ CART_UPDATE = Hook(
 UNIVERSAL = (ORDER_CREATE, SHIPPING, TAX, SHIPPING_AND_TAX, DISCOUNT, CART_UPDATE)
 
 
+def signed_reader() -> SignedRequestReader:
+    return SignedRequestReader(secrets=wiring.secrets, max_body_bytes=wiring.max_body_bytes)
+
+
 def endpoint(*hooks: Hook) -> BoltHookEndpoint:
-    return BoltHookEndpoint(hooks, secrets=wiring.secrets, max_body_bytes=wiring.max_body_bytes)
+    return BoltHookEndpoint(hooks, signed_reader())
+
+
+def _recover_order(event: TransactionEvent) -> None:
+    """Create the order a pending/payment webhook refers to from the cart Bolt sent, as order.create would."""
+    assert event.cart is not None
+    request = OrderCreateRequest(order=BoltOrder(cart=event.cart), currency=event.currency)
+    try:
+        checkout.create_order(
+            request, wiring.catalog(), wiring.transaction_store(), wiring.now(), wiring.order_received_url
+        )
+    except HookError as exc:
+        if exc.code != BoltCode.ORDER_ALREADY_EXISTS:
+            raise
+
+
+def transaction_webhook_endpoint() -> TransactionWebhookEndpoint:
+    return TransactionWebhookEndpoint(
+        signed_reader(),
+        lambda event: webhooks.handle_transaction(event, wiring.transaction_store(), _recover_order, wiring.now()),
+    )
+
+
+def credit_card_webhook_endpoint() -> CreditCardWebhookEndpoint:
+    return CreditCardWebhookEndpoint(signed_reader(), lambda t, i: wiring.transaction_store().record_card_event(t, i))

@@ -10,6 +10,7 @@ from bolt_merchant.adapters.catalog_repository import DynamoCatalog
 from bolt_merchant.adapters.checkout_store import DynamoCheckoutStore
 from bolt_merchant.adapters.secrets import SecretsProvider
 from bolt_merchant.adapters.settings import settings
+from bolt_merchant.adapters.transaction_store import DynamoTransactionStore
 from bolt_merchant.domain.errors import ConfigurationError
 
 
@@ -28,6 +29,12 @@ def catalog() -> DynamoCatalog:
 def checkout_store() -> DynamoCheckoutStore:
     config = settings()
     return DynamoCheckoutStore(dynamodb(), config.require("catalog_table"), config.require("orders_table"))
+
+
+@functools.cache
+def transaction_store() -> DynamoTransactionStore:
+    config = settings()
+    return DynamoTransactionStore(dynamodb(), config.require("catalog_table"), config.require("orders_table"))
 
 
 def _api_key() -> str:
@@ -60,5 +67,5 @@ def max_body_bytes() -> int:
 
 def reset() -> None:
     """Forget every adapter and setting (tests and the local stack change the environment between runs)."""
-    for factory in (secrets, catalog, checkout_store, bolt_api, settings, dynamodb):
+    for factory in (secrets, catalog, checkout_store, transaction_store, bolt_api, settings, dynamodb):
         factory.cache_clear()

@@ -131,6 +131,7 @@ def create_order(
         else None,
         totals=totals,
         bolt_order_token=request.order.token,
+        contact_email=_contact_email(bolt),
         created_at=now,
         updated_at=now,
     )
@@ -156,6 +157,12 @@ def create_order(
             BoltCode.ORDER_DISCOUNT_CANNOT_APPLY, f"The coupon code {exc.code} can no longer be used"
         ) from exc
     return OrderCreatedData(display_id=order_id, order_received_url=order_received_url(order_id), total=totals.total)
+
+
+def _contact_email(bolt: Cart) -> str | None:
+    """Where the confirmation goes: the billing email, else the shipping one."""
+    addresses = [bolt.billing_address, *(s.shipping_address for s in bolt.shipments)]
+    return next((a.email for a in addresses if a is not None and a.email), None)
 
 
 def _existing(order: Order, bolt: Cart, order_received_url: Callable[[str], str]) -> OrderCreatedData:

@@ -88,17 +88,20 @@ def _unwrap(body: dict[str, Any], default_event: str) -> tuple[str, Any, bool]:
     return str(body.get("type") or default_event), legacy, False
 
 
-class BoltHookEndpoint:
-    """Answers Bolt's signed hook requests for the given events."""
+class Rejected(Exception):
+    """The request is refused before any domain code runs."""
 
-    def __init__(
-        self,
-        hooks: Sequence[Hook],
-        secrets: Callable[[], SecretsProvider],
-        max_body_bytes: Callable[[], int],
-    ) -> None:
-        self._hooks = {hook.event: hook for hook in hooks}
-        self._default_event = hooks[0].event
+    def __init__(self, status: int, code: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class SignedRequestReader:
+    """Size limit, then Bolt's signature over the exact bytes, then strict JSON: nothing is parsed unsigned."""
+
+    def __init__(self, secrets: Callable[[], SecretsProvider], max_body_bytes: Callable[[], int]) -> None:
         self._secrets = secrets
         self._max_body_bytes = max_body_bytes
 
@@ -111,59 +114,71 @@ class BoltHookEndpoint:
         refreshed = provider.refreshed() if any(signatures) else None
         return refreshed is not None and is_signed_by(raw, signatures, refreshed.signing_secrets)
 
-    def answer(self, event: APIGatewayProxyEvent) -> Response[Any]:
-        outcome: Response[Any]
-        event_name: str | None = None
-        try:
-            outcome, event_name = self._answer(event)
-        except DependencyUnavailable as exc:
-            logger.warning("dependency unavailable", extra={"reason": str(exc)})
-            metrics.add_metric(name="DependencyUnavailable", unit=MetricUnit.Count, value=1)
-            outcome = failure(event_name, BoltCode.SERVICE_ERROR, "Temporarily unavailable, retry later", 503)
-        logger.info(
-            "bolt hook answered",
-            extra={"bolt_event": event_name, "status_code": outcome.status_code, "path": event.get("path")},
-        )
-        return outcome
-
-    def _answer(self, event: APIGatewayProxyEvent) -> tuple[Response[Any], str | None]:
-        default = self._default_event
-        declared_length = len(event.get("body") or "")
-        if declared_length > self._max_body_bytes() * 4 // 3 + 4:
-            return failure(None, BoltCode.GENERAL_UNPROCESSABLE, "Request body too large", 413), None
+    def read(self, event: APIGatewayProxyEvent, invalid_code: int) -> dict[str, Any]:
+        limit = self._max_body_bytes()
+        if len(event.get("body") or "") > limit * 4 // 3 + 4:
+            raise Rejected(413, BoltCode.GENERAL_UNPROCESSABLE, "Request body too large")
         try:
             raw = raw_body(event)
-        except RawBodyError:
-            return failure(None, BoltCode.GENERAL_UNPROCESSABLE, "Request body is not valid base64", 400), None
-        if len(raw) > self._max_body_bytes():
-            return failure(None, BoltCode.GENERAL_UNPROCESSABLE, "Request body too large", 413), None
+        except RawBodyError as exc:
+            raise Rejected(400, BoltCode.GENERAL_UNPROCESSABLE, "Request body is not valid base64") from exc
+        if len(raw) > limit:
+            raise Rejected(413, BoltCode.GENERAL_UNPROCESSABLE, "Request body too large")
         if not self._verified(raw, event):
             metrics.add_metric(name="SignatureRejected", unit=MetricUnit.Count, value=1)
-            return failure(None, BoltCode.SERVICE_ERROR, "Invalid or missing request signature", 401), None
+            raise Rejected(401, BoltCode.SERVICE_ERROR, "Invalid or missing request signature")
         try:
-            body = loads_object(raw)
+            return loads_object(raw)
         except InvalidJson as exc:
-            return failure(None, self._hooks[default].invalid_code, f"Malformed request: {exc}", 400), None
-        event_name, data, universal = _unwrap(body, default)
+            raise Rejected(400, invalid_code, f"Malformed request: {exc}") from exc
+
+
+def answered(outcome: Response[Any], event: APIGatewayProxyEvent, bolt_event: str | None) -> Response[Any]:
+    logger.info(
+        "bolt request answered",
+        extra={"bolt_event": bolt_event, "status_code": outcome.status_code, "path": event.get("path")},
+    )
+    return outcome
+
+
+def unavailable(exc: DependencyUnavailable, event_name: str | None = None) -> Response[Any]:
+    logger.warning("dependency unavailable", extra={"reason": str(exc)})
+    metrics.add_metric(name="DependencyUnavailable", unit=MetricUnit.Count, value=1)
+    return failure(event_name, BoltCode.SERVICE_ERROR, "Temporarily unavailable, retry later", 503)
+
+
+class BoltHookEndpoint:
+    """Answers Bolt's signed Merchant Callback requests for the given events."""
+
+    def __init__(self, hooks: Sequence[Hook], reader: SignedRequestReader) -> None:
+        self._hooks = {hook.event: hook for hook in hooks}
+        self._default = hooks[0]
+        self._reader = reader
+
+    def answer(self, event: APIGatewayProxyEvent) -> Response[Any]:
+        event_name: str | None = None
+        try:
+            body = self._reader.read(event, self._default.invalid_code)
+            event_name, data, universal = _unwrap(body, self._default.event)
+            outcome = self._dispatch(event_name, data, universal)
+        except Rejected as exc:
+            outcome = failure(None, exc.code, exc.message, exc.status)
+        except DependencyUnavailable as exc:
+            outcome = unavailable(exc, event_name)
+        return answered(outcome, event, event_name)
+
+    def _dispatch(self, event_name: str, data: Any, universal: bool) -> Response[Any]:
         hook = self._hooks.get(event_name)
         if hook is None:
             metrics.add_metric(name="UnsupportedHookEvent", unit=MetricUnit.Count, value=1)
-            code = BoltCode.SERVICE_ERROR
-            return failure(
-                event_name[:64], code, "Unsupported event for this endpoint", 422, universal=universal
-            ), event_name
+            message = "Unsupported event for this endpoint"
+            return failure(event_name[:64], BoltCode.SERVICE_ERROR, message, 422, universal=universal)
+        shape = {"universal": universal, "errors_list": hook.errors_list}
         try:
-            request = hook.request_model.model_validate(data)
-            result = hook.run(request)
+            result = hook.run(hook.request_model.model_validate(data))
         except ValidationError as exc:
-            answer = failure(
-                event_name, hook.invalid_code, field_paths(exc), 422, universal=universal, errors_list=hook.errors_list
-            )
-            return answer, event_name
+            return failure(event_name, hook.invalid_code, field_paths(exc), 422, **shape)
         except HookError as exc:
             metrics.add_metric(name="HookBusinessFailure", unit=MetricUnit.Count, value=1)
-            answer = failure(
-                event_name, exc.code, exc.message, exc.http_status, universal=universal, errors_list=hook.errors_list
-            )
-            return answer, event_name
-        return success(event_name, result.model_dump(mode="json", exclude_none=True), universal), event_name
+            return failure(event_name, exc.code, exc.message, exc.http_status, **shape)
+        return success(event_name, result.model_dump(mode="json", exclude_none=True), universal)

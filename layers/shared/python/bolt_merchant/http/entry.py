@@ -1,10 +1,11 @@
 """Lambda entry points: one resolver per function, Powertools observability around it."""
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bolt_merchant.http.bolt_hooks import Hook
@@ -26,12 +27,20 @@ def api_function(app: APIGatewayRestResolver) -> LambdaHandler:
     return cast(LambdaHandler, lambda_handler)
 
 
+class SignedEndpoint(Protocol):
+    def answer(self, event: APIGatewayProxyEvent) -> Response[Any]: ...
+
+
 def bolt_hook_function(path: str, *hooks: Hook) -> LambdaHandler:
     """A function answering Bolt-signed POSTs on `path` for the given hook events."""
     from bolt_merchant.hooks import endpoint
 
+    return signed_function(path, endpoint(*hooks))
+
+
+def signed_function(path: str, bolt_endpoint: SignedEndpoint) -> LambdaHandler:
+    """A function answering Bolt-signed POSTs on `path` with `bolt_endpoint`."""
     app = APIGatewayRestResolver()
-    bolt_endpoint = endpoint(*hooks)
 
     @app.post(path)
     def answer() -> Any:

@@ -73,10 +73,14 @@ class ShippingChoice(OwnModel):
     cost: Cents
 
 
+PaymentPhase = Literal["pending_payment", "review", "authorized", "cancelled"]
+
+
 class Order(OwnModel):
     order_id: str  # the display_id Bolt shows the shopper and sends back in webhooks
     cart_id: Reference
     status: OrderStatus
+    phase: PaymentPhase = "pending_payment"
     currency: CurrencyCode
     lines: list[CartLine]
     discounts: list[AppliedDiscount] = []
@@ -84,9 +88,17 @@ class Order(OwnModel):
     totals: OrderTotals
     bolt_order_token: str | None = None
     bolt_transaction_reference: str | None = None
+    contact_email: str | None = None
     authorized: Cents = 0
     captured: Cents = 0
     refunded: Cents = 0
+    authorization_closed: bool = False
+    hold_reason: str | None = None
+    # Amounts by Bolt capture id / credit transaction id: a replay never counts one twice, and the totals are the
+    # same whatever order the events arrived in.
+    captures: dict[str, Cents] = {}
+    credits: dict[str, Cents] = {}
+    applied_keys: list[str] = []  # other transaction events already applied (type#transaction id)
     inventory_reserved: bool = True
     version: Annotated[int, Field(ge=1)] = 1
     created_at: datetime

@@ -1,0 +1,124 @@
+"""Order transitions from transaction webhooks: order, ledger, outbox and stock release in one transaction."""
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bolt_merchant.adapters.aws import dependency, error_code
+from bolt_merchant.adapters.catalog_repository import discount_key, product_key
+from bolt_merchant.adapters.checkout_store import DynamoCheckoutStore, event_item, order_item
+from bolt_merchant.domain.errors import DependencyUnavailable
+from bolt_merchant.domain.transactions import LedgerEntry, Transition
+from bolt_merchant.domain.webhooks import StaleOrder
+from bolt_merchant.models.store import Order
+
+
+def reference_key(reference: str) -> dict[str, Any]:
+    return {"pk": {"S": f"BOLTREF#{reference}"}, "sk": {"S": "BOLTREF"}}
+
+
+def ledger_item(order: Order, entry: LedgerEntry) -> dict[str, Any]:
+    return {
+        "pk": {"S": f"ORDER#{order.order_id}"},
+        "sk": {"S": f"TX#{entry.key}"},
+        "kind": {"S": "ledger"},
+        "hook_type": {"S": entry.hook_type},
+        "transaction_id": {"S": entry.transaction_id or ""},
+        "amount": {"N": str(entry.amount)},
+        "applied": {"BOOL": entry.applied},
+        "note": {"S": entry.note},
+        "recorded_at": {"S": order.updated_at.isoformat()},
+    }
+
+
+class DynamoTransactionStore(DynamoCheckoutStore):
+    def order_id_for_reference(self, reference: str) -> str | None:
+        with dependency("reference read"):
+            item = self._client.get_item(TableName=self._orders, Key=reference_key(reference)).get("Item")
+        return item["order_id"]["S"] if item else None
+
+    def apply_transition(self, before: Order, transition: Transition) -> None:
+        order = transition.order
+        actions: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._orders,
+                    "Item": order_item(order),
+                    "ConditionExpression": "#version = :expected",
+                    "ExpressionAttributeNames": {"#version": "version"},
+                    "ExpressionAttributeValues": {":expected": {"N": str(before.version)}},
+                }
+            }
+        ]
+        actions += [
+            {
+                "Put": {
+                    "TableName": self._orders,
+                    "Item": ledger_item(order, entry),
+                    "ConditionExpression": "attribute_not_exists(sk)",
+                }
+            }
+            for entry in transition.ledger
+        ]
+        actions += [{"Put": {"TableName": self._orders, "Item": event_item(event)}} for event in transition.events]
+        if order.bolt_transaction_reference and before.bolt_transaction_reference is None:
+            item = {**reference_key(order.bolt_transaction_reference), "order_id": {"S": order.order_id}}
+            actions.append({"Put": {"TableName": self._orders, "Item": item}})
+        if transition.release_inventory:
+            actions += self._releases(order)
+        try:
+            self._client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
+        except BotoCoreError as exc:
+            raise DependencyUnavailable(f"order transition unreachable: {type(exc).__name__}") from exc
+        except ClientError as exc:
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if error_code(exc) == "TransactionCanceledException" and "ConditionalCheckFailed" in reasons:
+                raise StaleOrder(order.order_id) from exc
+            raise DependencyUnavailable(f"order transition failed: {error_code(exc)}") from exc
+
+    def _releases(self, order: Order) -> list[dict[str, Any]]:
+        """Give back reserved stock and discount uses of an order that will never be paid."""
+        stock = [
+            {
+                "Update": {
+                    "TableName": self._catalog,
+                    "Key": {"pk": {"S": product_key(line.sku)}},
+                    "UpdateExpression": "ADD inventory :q, reserved :minus",
+                    "ExpressionAttributeValues": {
+                        ":q": {"N": str(line.quantity)},
+                        ":minus": {"N": str(-line.quantity)},
+                    },
+                }
+            }
+            for line in order.lines
+        ]
+        uses = [
+            {
+                "Update": {
+                    "TableName": self._catalog,
+                    "Key": {"pk": {"S": discount_key(discount.code)}},
+                    "UpdateExpression": "ADD uses :minus",
+                    "ExpressionAttributeValues": {":minus": {"N": "-1"}},
+                }
+            }
+            for discount in order.discounts
+        ]
+        return stock + uses
+
+    def record_card_event(self, event_type: str, event_id: str) -> bool:
+        """True the first time this credit-card event is seen."""
+        item = {
+            "pk": {"S": f"CARDEVENT#{event_id}"},
+            "sk": {"S": "CARDEVENT"},
+            "kind": {"S": "card_event"},
+            "event_type": {"S": event_type},
+        }
+        try:
+            with dependency("card event write"):
+                self._client.put_item(TableName=self._orders, Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except DependencyUnavailable as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ClientError) and error_code(cause) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
