@@ -3,6 +3,7 @@
 import functools
 import uuid
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from bolt_merchant.adapters.aws import dynamodb
 from bolt_merchant.adapters.bolt_api import BoltApiClient
@@ -12,6 +13,13 @@ from bolt_merchant.adapters.secrets import SecretsProvider
 from bolt_merchant.adapters.settings import settings
 from bolt_merchant.adapters.transaction_store import DynamoTransactionStore
 from bolt_merchant.domain.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from bolt_merchant.adapters.confirmation_mailer import SesMailer
+    from bolt_merchant.adapters.idempotency import OncePerKey
+    from bolt_merchant.adapters.oms_client import OmsClient
+    from bolt_merchant.adapters.order_reader import DynamoOrderReader
+    from bolt_merchant.adapters.outbox_publisher import SqsFanout
 
 
 @functools.cache
@@ -65,7 +73,72 @@ def max_body_bytes() -> int:
     return settings().max_body_bytes
 
 
+# ---------------------------------------------------------------- outbox fan-out
+# Imported on first use: only the publisher and consumer functions need these, the hooks' cold starts do not.
+@functools.cache
+def outbox_publisher() -> "SqsFanout":
+    from bolt_merchant.adapters.outbox_publisher import SqsFanout, sqs_client
+
+    config = settings()
+    queues = [config.require("confirmation_queue_url"), config.require("fulfilment_queue_url")]
+    return SqsFanout(sqs_client(), queues)
+
+
+@functools.cache
+def order_reader() -> "DynamoOrderReader":
+    from bolt_merchant.adapters.order_reader import DynamoOrderReader
+
+    return DynamoOrderReader(dynamodb(), settings().require("orders_table"))
+
+
+@functools.cache
+def mailer() -> "SesMailer":
+    from bolt_merchant.adapters.confirmation_mailer import SesMailer, ses_client
+
+    return SesMailer(ses_client(), settings().require("confirmation_sender"))
+
+
+@functools.cache
+def order_management() -> "OmsClient | None":
+    """None when the stage has no OMS configured."""
+    from bolt_merchant.adapters.oms_client import OmsClient
+
+    url = settings().oms_endpoint_url
+    return OmsClient(url) if url else None
+
+
+def _once(name: str) -> "OncePerKey":
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from bolt_merchant.adapters.idempotency import OncePerKey
+    from bolt_merchant.observability import metrics
+
+    def replayed() -> None:
+        metrics.add_metric(name="DuplicateSuppressed", unit=MetricUnit.Count, value=1)
+
+    return OncePerKey(dynamodb(), settings().require("idempotency_table"), name, on_replay=replayed)
+
+
+@functools.cache
+def confirmation_once() -> "OncePerKey":
+    return _once("confirmation-email")
+
+
+@functools.cache
+def fulfilment_once() -> "OncePerKey":
+    return _once("fulfilment")
+
+
 def reset() -> None:
     """Forget every adapter and setting (tests and the local stack change the environment between runs)."""
     for factory in (secrets, catalog, checkout_store, transaction_store, bolt_api, settings, dynamodb):
         factory.cache_clear()
+    for fanout_factory in (
+        outbox_publisher,
+        order_reader,
+        mailer,
+        order_management,
+        confirmation_once,
+        fulfilment_once,
+    ):
+        fanout_factory.cache_clear()

@@ -147,6 +147,8 @@ class DynamoCatalog:
                 batch = response.get("UnprocessedItems") or {}
                 if not batch:
                     break
+            else:
+                raise DependencyUnavailable("catalog write kept coming back unprocessed")
         self._settings = None
         self._products.clear()
         return len(items)

@@ -28,6 +28,13 @@ class Settings(BaseModel):
     local_signing_secret: Annotated[str | None, Field(alias="BOLT_SIGNING_SECRET")] = None
     local_signing_secret_pending: Annotated[str | None, Field(alias="BOLT_SIGNING_SECRET_PENDING")] = None
     local_api_key: Annotated[str | None, Field(alias="BOLT_API_KEY")] = None
+    # Outbox fan-out: the consumer queues the publisher feeds, and what the consumers need.
+    confirmation_queue_url: Annotated[str | None, Field(alias="CONFIRMATION_QUEUE_URL")] = None
+    fulfilment_queue_url: Annotated[str | None, Field(alias="FULFILMENT_QUEUE_URL")] = None
+    idempotency_table: Annotated[str | None, Field(alias="IDEMPOTENCY_TABLE_NAME")] = None
+    confirmation_sender: Annotated[str | None, Field(alias="CONFIRMATION_SENDER")] = None
+    # Empty means this stage has no order management system: fulfilment hand-offs are skipped and counted.
+    oms_endpoint_url: Annotated[str, Field(alias="OMS_ENDPOINT_URL")] = ""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "Settings":

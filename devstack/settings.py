@@ -1,0 +1,34 @@
+"""The local stack's fixed names and dev-only defaults, importable by tests and docs."""
+
+import os
+
+HOST = "127.0.0.1"
+DEFAULT_PORT = 3000
+DEFAULT_CONTAINERS = 4
+STACK_NAME = "bolt-merchant-local"
+STAGE = "local"
+REGION = "us-east-1"
+
+# Dev-only secrets: the local stack stores these in its embedded Secrets Manager unless overridden by env.
+DEFAULT_SIGNING_SECRET = "local-dev-signing-secret"  # noqa: S105
+DEFAULT_PENDING_SECRET = "local-dev-pending-secret"  # noqa: S105
+DEFAULT_API_KEY = "local-dev-api-key"
+
+# Identity put on AWS_IAM routes' events: the local stack does not verify SigV4 (see gateway.py).
+LOCAL_OPERATOR_ARN = "arn:aws:iam::123456789012:user/local-operator"
+
+
+def port() -> int:
+    return int(os.environ.get("PORT", DEFAULT_PORT))
+
+
+def containers_per_function() -> int:
+    return max(1, int(os.environ.get("LOCAL_CONTAINERS", DEFAULT_CONTAINERS)))
+
+
+def bolt_secret_document() -> dict[str, str]:
+    return {
+        "signing_secret": os.environ.get("BOLT_SIGNING_SECRET") or DEFAULT_SIGNING_SECRET,
+        "signing_secret_pending": os.environ.get("BOLT_SIGNING_SECRET_PENDING") or DEFAULT_PENDING_SECRET,
+        "api_key": os.environ.get("BOLT_API_KEY") or DEFAULT_API_KEY,
+    }

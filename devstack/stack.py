@@ -1,0 +1,146 @@
+"""LocalStack: embedded AWS, the template's resources, the real handlers in Lambda-like containers, an HTTP front door.
+
+Seams for what comes later, all as Services appended to `stack.services` (started once the handlers are loaded,
+before the API serves): a fake Bolt API, bound to its port when built, whose URL is passed as
+parameter_overrides={"BoltApiBaseUrl": url}; pollers feeding DynamoDB stream records and SQS messages to the
+functions whose `spec.events` declare them, through `stack.functions[logical_id].invoke(event)` (tables and queues
+are in `stack.tables` and `stack.queue_urls`).
+"""
+
+import os
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import boto3
+from bolt_merchant.adapters.aws import dynamodb
+
+from devstack import settings
+from devstack.aws import EmbeddedAws
+from devstack.containers import FunctionIdentity, FunctionPool
+from devstack.gateway import ApiServer, Route
+from devstack.resources import create_bolt_secret, create_queues, load_catalog_file
+from devstack.template import FunctionSpec, LocalResolver, create_tables, function_specs, load_template
+
+SERVICE_NAME = "bolt-merchant-local"
+# One process hosts every function, so values that differ per function are replaced by one local value.
+LOCAL_FUNCTION_OVERRIDES = {"ENVIRONMENT": settings.STAGE, "POWERTOOLS_SERVICE_NAME": SERVICE_NAME}
+
+# A developer's profile, session or per-service endpoints would override the embedded AWS.
+DEVELOPER_AWS_VARIABLES = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL_")
+
+
+class Service(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def aws_environment(endpoint: str) -> dict[str, str]:
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": settings.REGION,
+        "AWS_REGION": settings.REGION,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "POWERTOOLS_TRACE_DISABLED": "1",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+
+
+def shared_function_environment(specs: Sequence[FunctionSpec]) -> dict[str, str]:
+    """Every function's environment merged; two functions needing different values cannot share os.environ."""
+    merged: dict[str, str] = {}
+    for spec in specs:
+        for name, value in spec.environment.items():
+            if name not in LOCAL_FUNCTION_OVERRIDES and merged.setdefault(name, value) != value:
+                raise ValueError(f"{spec.logical_id} sets {name}={value!r} but another function sets {merged[name]!r}")
+    return merged | LOCAL_FUNCTION_OVERRIDES
+
+
+def function_identity(template: Mapping[str, Any], resolver: LocalResolver, logical_id: str) -> FunctionIdentity:
+    defaults = template.get("Globals", {}).get("Function", {})
+    properties = template["Resources"][logical_id]["Properties"]
+    name = resolver.physical_name(logical_id)
+    return FunctionIdentity(
+        name=name,
+        arn=f"arn:aws:lambda:{resolver.region}:{resolver.account}:function:{name}",
+        memory_mb=int(properties.get("MemorySize", defaults.get("MemorySize", 128))),
+        timeout_seconds=int(properties.get("Timeout", defaults.get("Timeout", 3))),
+    )
+
+
+class LocalStack:
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        containers: int | None = None,
+        parameter_overrides: Mapping[str, str] | None = None,
+    ) -> None:
+        self.port = settings.port() if port is None else port
+        self.containers = settings.containers_per_function() if containers is None else containers
+        self.template = load_template()
+        self.resolver = LocalResolver(self.template, settings.STACK_NAME, parameter_overrides)
+        self.specs = function_specs(self.template, self.resolver)
+        self.services: list[Service] = []
+        self.functions: dict[str, FunctionPool] = {}
+        self.tables: dict[str, str] = {}
+        self.queue_urls: dict[str, str] = {}
+        self._aws = EmbeddedAws()
+        self._api: ApiServer | None = None
+
+    @property
+    def url(self) -> str:
+        port = self._api.server_port if self._api else self.port
+        return f"http://{settings.HOST}:{port}"
+
+    def start(self) -> str:
+        """Start everything in background threads; returns the API's base URL."""
+        for name in [name for name in os.environ if name.startswith(DEVELOPER_AWS_VARIABLES)]:
+            del os.environ[name]
+        os.environ.update(aws_environment(self._aws.start()))
+        os.environ.update(shared_function_environment(self.specs))
+        # Imported only now: Powertools' shared Logger reads POWERTOOLS_SERVICE_NAME when it is created.
+        from bolt_merchant import wiring
+
+        wiring.reset()
+        self._provision()
+        self._load_functions()
+        for service in self.services:
+            service.start()
+        self._api = ApiServer((settings.HOST, self.port), self._routes())
+        threading.Thread(target=self._api.serve_forever, name="api", daemon=True).start()
+        return self.url
+
+    def stop(self) -> None:
+        if self._api is not None:
+            self._api.shutdown()
+            self._api.server_close()
+        for service in reversed(self.services):
+            service.stop()
+        self._aws.stop()
+
+    def _provision(self) -> None:
+        self.tables = create_tables(boto3.client("dynamodb"), self.template, self.resolver)
+        self.queue_urls = create_queues(boto3.client("sqs"), self.template, self.resolver)
+        secret_name = self.resolver.parameters["BoltSecretName"]
+        create_bolt_secret(boto3.client("secretsmanager"), secret_name, settings.bolt_secret_document())
+        # The handlers' shared client, created here before request threads could race on boto3's default session.
+        load_catalog_file(dynamodb(), self.tables["CatalogTable"])
+
+    def _load_functions(self) -> None:
+        for spec in self.specs:
+            if str(spec.code_uri) not in sys.path:
+                sys.path.append(str(spec.code_uri))
+            identity = function_identity(self.template, self.resolver, spec.logical_id)
+            self.functions[spec.logical_id] = FunctionPool(spec, identity, self.containers)
+
+    def _routes(self) -> list[Route]:
+        return [
+            Route(route.method, route.path, self.functions[spec.logical_id], iam_auth=route.auth == "AWS_IAM")
+            for spec in self.specs
+            for route in spec.routes
+        ]

@@ -1,0 +1,241 @@
+"""The local stack's non-obvious pieces: routing, proxy results, queues from a template, containers, serialising."""
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from devstack.aws import SerialisedApp
+from devstack.containers import FunctionIdentity, FunctionPool
+from devstack.gateway import Route, http_response, resolve_route
+from devstack.load_catalog import catalog_table_of_stack
+from devstack.load_catalog import main as load_catalog_main
+from devstack.resources import create_queues
+from devstack.stack import LOCAL_FUNCTION_OVERRIDES, shared_function_environment
+from devstack.template import FunctionSpec, LocalResolver
+
+
+class NoFunction:
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        raise AssertionError("routing tests never invoke")
+
+
+CART = Route("POST", "/storefront/carts", NoFunction())
+TOKEN = Route("POST", "/storefront/carts/{cart_id}/bolt-order-token", NoFunction())
+ANY_CART = Route("GET", "/storefront/carts/{cart_id}", NoFunction())
+LITERAL_CART = Route("GET", "/storefront/carts/featured", NoFunction())
+OPS = Route("ANY", "/ops/{name}", NoFunction(), iam_auth=True)
+ROUTES = [CART, TOKEN, ANY_CART, LITERAL_CART, OPS]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        ("POST", "/storefront/carts", (CART, {})),
+        ("POST", "/storefront/carts/c_1/bolt-order-token", (TOKEN, {"cart_id": "c_1"})),
+        ("GET", "/storefront/carts/featured", (LITERAL_CART, {})),
+        ("GET", "/storefront/carts/c_2", (ANY_CART, {"cart_id": "c_2"})),
+        ("DELETE", "/ops/replay", (OPS, {"name": "replay"})),
+        ("GET", "/storefront/carts/c_1/bolt-order-token", HTTPStatus.METHOD_NOT_ALLOWED),
+        ("POST", "/storefront", HTTPStatus.NOT_FOUND),
+        ("POST", "/storefront/carts/c_1/other", HTTPStatus.NOT_FOUND),
+    ],
+)
+def test_resolve_route(method: str, path: str, expected: object) -> None:
+    assert resolve_route(ROUTES, method, path) == expected
+
+
+def test_http_response_repeats_multi_value_headers_and_decodes_base64() -> None:
+    result = {
+        "statusCode": 201,
+        "headers": {"Content-Type": "application/json", "Set-Cookie": "shadowed"},
+        "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"]},
+        "body": "AAH/",
+        "isBase64Encoded": True,
+    }
+
+    status, headers, body = http_response(result)
+
+    assert status == 201
+    assert headers == [("Content-Type", "application/json"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]
+    assert body == b"\x00\x01\xff"
+
+
+QUEUE_TEMPLATE: dict[str, Any] = {
+    "Parameters": {"Visibility": {"Type": "Number", "Default": 45}},
+    "Resources": {
+        "Events": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "FifoQueue": True,
+                "ContentBasedDeduplication": True,
+                "VisibilityTimeout": 60,
+                "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["EventsDlq", "Arn"]}, "maxReceiveCount": 3},
+            },
+        },
+        "EventsDlq": {"Type": "AWS::SQS::Queue", "Properties": {"FifoQueue": True}},
+        "Plain": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"VisibilityTimeout": {"Ref": "Visibility"}, "SqsManagedSseEnabled": True},
+        },
+        "NotAQueue": {"Type": "AWS::SNS::Topic", "Properties": {}},
+    },
+}
+
+
+def test_create_queues_resolves_attributes_and_creates_dead_letter_queues_first() -> None:
+    with mock_aws():
+        sqs = boto3.client("sqs")
+
+        urls = create_queues(sqs, QUEUE_TEMPLATE, LocalResolver(QUEUE_TEMPLATE, "stack"))
+
+        def attributes(logical_id: str) -> Mapping[Any, str]:
+            return sqs.get_queue_attributes(QueueUrl=urls[logical_id], AttributeNames=["All"])["Attributes"]
+
+        events = attributes("Events")
+        assert set(urls) == {"Events", "EventsDlq", "Plain"}
+        assert urls["Events"].endswith("/stack-Events.fifo")
+        assert (events["FifoQueue"], events["ContentBasedDeduplication"], events["VisibilityTimeout"]) == (
+            "true",
+            "true",
+            "60",
+        )
+        redrive = json.loads(events["RedrivePolicy"])
+        assert redrive["deadLetterTargetArn"] == attributes("EventsDlq")["QueueArn"]
+        assert int(redrive["maxReceiveCount"]) == 3
+        plain = attributes("Plain")
+        assert (plain["VisibilityTimeout"], plain["SqsManagedSseEnabled"]) == ("45", "true")
+
+
+def _spec(logical_id: str, environment: dict[str, str], code_uri: Path = Path()) -> FunctionSpec:
+    return FunctionSpec(logical_id, code_uri, "handler_module.lambda_handler", environment)
+
+
+def test_shared_function_environment_replaces_per_function_values() -> None:
+    specs = [
+        _spec("A", {"TABLE": "t", "POWERTOOLS_SERVICE_NAME": "a", "ENVIRONMENT": "dev"}),
+        _spec("B", {"TABLE": "t", "POWERTOOLS_SERVICE_NAME": "b"}),
+    ]
+
+    assert shared_function_environment(specs) == {"TABLE": "t", **LOCAL_FUNCTION_OVERRIDES}
+
+
+def test_shared_function_environment_refuses_conflicting_values() -> None:
+    with pytest.raises(ValueError, match="B sets TABLE='u'"):
+        shared_function_environment([_spec("A", {"TABLE": "t"}), _spec("B", {"TABLE": "u"})])
+
+
+ONE_EVENT_AT_A_TIME_HANDLER = """
+import time
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+app = APIGatewayRestResolver()
+busy = False
+
+
+def lambda_handler(event, context):
+    global busy
+    assert not busy, "two events in one container"
+    busy = True
+    time.sleep(0.02)
+    busy = False
+    return {"statusCode": 200, "body": __name__, "remaining": context.get_remaining_time_in_millis()}
+"""
+IDENTITY = FunctionIdentity(
+    name="fn", arn="arn:aws:lambda:us-east-1:123456789012:function:fn", memory_mb=128, timeout_seconds=3
+)
+
+
+def test_function_pool_never_gives_one_container_two_events(tmp_path: Path) -> None:
+    (tmp_path / "handler_module.py").write_text(ONE_EVENT_AT_A_TIME_HANDLER)
+    pool = FunctionPool(_spec("Fn", {}, tmp_path), IDENTITY, size=2)
+
+    with ThreadPoolExecutor(max_workers=6) as executor:
+        results = list(executor.map(pool.invoke, [{}] * 12))
+
+    assert pool.size == 2
+    assert {result["body"] for result in results} <= {"handler_module__container0", "handler_module__container1"}
+    assert all(0 < result["remaining"] <= 3000 for result in results)
+
+
+def test_function_pool_falls_back_to_one_container_when_copies_share_a_resolver(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "shared_app.py").write_text(
+        "from aws_lambda_powertools.event_handler import APIGatewayRestResolver\n\napp = APIGatewayRestResolver()\n"
+    )
+    (tmp_path / "handler_module.py").write_text(
+        "from shared_app import app\n\ndef lambda_handler(event, context):\n    return {}\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    pool = FunctionPool(_spec("Fn", {}, tmp_path), IDENTITY, size=4)
+
+    assert pool.size == 1
+
+
+def test_serialised_app_runs_one_request_at_a_time_including_its_body() -> None:
+    active = 0
+    most_active = 0
+    counter_lock = threading.Lock()
+
+    def slow_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        nonlocal active, most_active
+        with counter_lock:
+            active += 1
+            most_active = max(most_active, active)
+        start_response("200 OK", [])
+        yield b"body"
+        time.sleep(0.01)
+        with counter_lock:
+            active -= 1
+
+    app = SerialisedApp(slow_app)
+    with ThreadPoolExecutor(max_workers=4) as executor:
+        bodies = list(executor.map(lambda _: app({}, lambda *args: None), range(8)))
+
+    assert bodies == [[b"body"]] * 8
+    assert most_active == 1
+
+
+class StubCloudFormation:
+    def __init__(self, outputs: list[dict[str, str]]) -> None:
+        self._outputs = outputs
+
+    def describe_stacks(self, StackName: str) -> dict[str, Any]:
+        return {"Stacks": [{"StackName": StackName, "Outputs": self._outputs}]}
+
+
+def test_catalog_table_of_stack_reads_the_output() -> None:
+    stub = StubCloudFormation(
+        [{"OutputKey": "OrdersTableName", "OutputValue": "o"}, {"OutputKey": "CatalogTableName", "OutputValue": "c"}]
+    )
+
+    assert catalog_table_of_stack(stub, "prod") == "c"  # type: ignore[arg-type]
+    with pytest.raises(SystemExit, match="no CatalogTableName output"):
+        catalog_table_of_stack(StubCloudFormation([]), "prod")  # type: ignore[arg-type]
+
+
+def test_load_catalog_writes_the_demo_catalog(capsys: pytest.CaptureFixture[str]) -> None:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb")
+        dynamodb.create_table(
+            TableName="catalog",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+        load_catalog_main(["--table", "catalog"])
+
+        items = dynamodb.scan(TableName="catalog")["Items"]
+    assert {"SETTINGS", "PRODUCT#TOTE-BLUE", "DISCOUNT#WELCOME10"} <= {item["pk"]["S"] for item in items}
+    assert f"wrote {len(items)} items" in capsys.readouterr().out
