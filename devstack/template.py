@@ -33,7 +33,8 @@ _CfnLoader.add_multi_constructor("!", _construct_tag)
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     with path.open(encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        document: dict[str, Any] = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return document
 
 
 @dataclass(frozen=True)

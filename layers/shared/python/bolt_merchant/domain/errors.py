@@ -48,5 +48,5 @@ class DependencyUnavailable(Exception):
     """A dependency (DynamoDB, Secrets Manager, Bolt) failed in a way worth retrying: answer 503, store nothing."""
 
 
-class ConfigurationError(Exception):
-    """The function was deployed without a setting it needs."""
+class ConfigurationError(DependencyUnavailable):
+    """The function was deployed without a setting it needs: answered 503 so Bolt retries once it is fixed."""

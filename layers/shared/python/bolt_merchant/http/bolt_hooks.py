@@ -6,6 +6,7 @@ verified, and every failure is answered in Bolt's failure shape with a 4xx (503 
 
 import base64
 import binascii
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -74,8 +75,16 @@ def success(event_name: str, data: Mapping[str, Any], universal: bool) -> Respon
     return _json_response(HTTPStatus.OK, {"status": "success", **data})
 
 
+_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+
+
+def _path_part(part: int | str) -> str:
+    """Field names and list indexes only: a dict key in the path is caller input and may be personal data."""
+    return str(part) if isinstance(part, int) or _FIELD_NAME.fullmatch(part) else "<key>"
+
+
 def field_paths(exc: ValidationError) -> str:
-    paths = sorted({".".join(str(p)[:64] for p in error["loc"]) or "body" for error in exc.errors()})
+    paths = sorted({".".join(_path_part(p) for p in error["loc"]) or "body" for error in exc.errors()})
     shown = ", ".join(paths[:5]) + (" ..." if len(paths) > 5 else "")
     return f"Invalid or missing fields: {shown}"
 

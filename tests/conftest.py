@@ -1,0 +1,130 @@
+"""Shared fixtures: a fake AWS environment for every test, moto with the template's resources, a Lambda context.
+
+Network: tests/unit and tests/functions disable sockets in their own conftest.py; tests/e2e talks to a local
+server over loopback and is left alone here.
+"""
+
+import functools
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities import parameters
+from bolt_merchant import wiring
+from bolt_merchant.adapters.catalog_repository import DynamoCatalog
+from hypothesis import settings
+from moto import mock_aws
+
+from devstack.template import LocalResolver, create_tables, function_specs, load_template
+from tests.support import DEV_API_KEY, DEV_PENDING_SECRET, DEV_SECRET, AwsStack, FakeLambdaContext, demo_catalog
+
+FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "POWERTOOLS_SERVICE_NAME": "bolt-merchant-tests",
+    "POWERTOOLS_METRICS_NAMESPACE": "BoltMerchantTests",
+    "POWERTOOLS_TRACE_DISABLED": "1",
+}
+# Variables from the developer's shell that would send a test to real AWS or change the functions' settings.
+SCRUBBED_ENV_PREFIXES = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
+SCRUBBED_ENV = (
+    "ENVIRONMENT",
+    "CATALOG_TABLE_NAME",
+    "ORDERS_TABLE_NAME",
+    "BOLT_SECRET_NAME",
+    "BOLT_SIGNING_SECRET",
+    "BOLT_SIGNING_SECRET_PENDING",
+    "BOLT_API_KEY",
+    "MAX_BODY_BYTES",
+)
+
+# Powertools reads its namespace and service name when the shared Logger/Metrics are created, which can happen
+# while test modules are collected: give them values before any import of bolt_merchant.observability.
+for _name in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_TRACE_DISABLED"):
+    os.environ.setdefault(_name, FAKE_AWS_ENV[_name])
+
+# Import the shared Logger/Metrics/Tracer now, with sockets still allowed: the X-Ray SDK behind Tracer opens its UDP
+# emitter socket at import, which the socket guard of tests/unit and tests/functions would refuse.
+import bolt_merchant.observability  # noqa: E402, F401
+
+settings.register_profile("repo", deadline=None, print_blob=True)
+settings.load_profile("repo")
+
+
+@pytest.fixture(autouse=True)
+def _fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in list(os.environ):
+        if name.startswith(SCRUBBED_ENV_PREFIXES) or name in SCRUBBED_ENV:
+            monkeypatch.delenv(name)
+    for name, value in FAKE_AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    wiring.reset()
+    parameters.clear_caches()
+    yield
+    wiring.reset()
+    parameters.clear_caches()
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()
+
+
+@functools.cache
+def _template() -> dict[str, Any]:
+    return load_template()
+
+
+@functools.cache
+def _boto3_session() -> boto3.session.Session:
+    return boto3.session.Session()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsStack]:
+    """moto with the template's tables, the Bolt secret and the demo catalog; os.environ as the functions see it."""
+    with mock_aws():
+        # mock_aws drops boto3's default session; a new one would load every service model again (~50 ms per client
+        # and test). The credentials are the fake ones above, so one session serves every test.
+        boto3.DEFAULT_SESSION = _boto3_session()
+        # Same for the Secrets Manager provider Powertools builds on first use (clear_caches() dropped it).
+        parameters.base.DEFAULT_PROVIDERS["secrets"] = parameters.SecretsProvider(boto3_session=_boto3_session())
+        template = _template()
+        resolver = LocalResolver(template, "test")
+        dynamodb = boto3.client("dynamodb")
+        tables = create_tables(dynamodb, template, resolver)
+
+        secret_name = resolver.parameters["BoltSecretName"]
+        secretsmanager = boto3.client("secretsmanager")
+        secretsmanager.create_secret(
+            Name=secret_name,
+            SecretString=json.dumps(
+                {"signing_secret": DEV_SECRET, "signing_secret_pending": DEV_PENDING_SECRET, "api_key": DEV_API_KEY}
+            ),
+        )
+
+        DynamoCatalog(dynamodb, tables["CatalogTable"], cache_seconds=0).load(demo_catalog())
+
+        specs = {spec.code_uri.name: spec for spec in function_specs(template, resolver)}
+        for spec in specs.values():
+            for name, value in spec.environment.items():
+                monkeypatch.setenv(name, value)
+        wiring.reset()
+        yield AwsStack(
+            template=template,
+            resolver=resolver,
+            tables=tables,
+            secret_name=secret_name,
+            specs=specs,
+            dynamodb=dynamodb,
+            secretsmanager=secretsmanager,
+            set_env=monkeypatch.setenv,
+        )
+    boto3.DEFAULT_SESSION = None  # the shared session holds the fake credentials: keep it out of later tests

@@ -1,0 +1,149 @@
+"""events/ is exactly what `python -m devstack.make_events` writes now, and its signatures say what their names say."""
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from bolt_merchant.adapters.secrets import SecretsProvider
+from bolt_merchant.adapters.settings import Settings
+from bolt_merchant.http.bolt_hooks import raw_body
+from bolt_merchant.signing import PENDING_SIGNATURE_HEADER, SIGNATURE_HEADER, is_signed_by
+
+from devstack import make_events
+from devstack.template import FunctionSpec, LocalResolver, function_specs, load_template
+from tests.support import DEV_PENDING_SECRET, DEV_SECRET, EVENTS_DIR
+
+REGENERATE = "events/ is stale: run `python -m devstack.make_events` (make events) and commit the result"
+CASES = make_events.cases()
+HOOK_EVENT_FILES = [case.path for case in CASES]
+
+
+OWNED = {case.function_dir for case in CASES} | {make_events.ENV_FILE_NAME}  # other generators own other folders
+
+
+def _on_disk() -> dict[Path, str]:
+    """The files under events/ that make_events owns: its functions' folders and the env file."""
+    return {
+        path.relative_to(EVENTS_DIR): path.read_text(encoding="utf-8")
+        for path in EVENTS_DIR.rglob("*.json")
+        if path.relative_to(EVENTS_DIR).parts[0] in OWNED
+    }
+
+
+@functools.cache
+def _specs(stack_name: str = "local") -> dict[str, FunctionSpec]:
+    template = load_template()
+    return {spec.code_uri.name: spec for spec in function_specs(template, LocalResolver(template, stack_name))}
+
+
+def _event(relative: Path) -> dict[str, Any]:
+    return json.loads((EVENTS_DIR / relative).read_text(encoding="utf-8"))
+
+
+def test_every_generated_file_is_on_disk_and_nothing_else() -> None:
+    assert sorted(_on_disk()) == sorted(make_events.rendered_files()), REGENERATE
+
+
+@pytest.mark.parametrize("relative", sorted(make_events.rendered_files()), ids=str)
+def test_each_file_is_byte_for_byte_what_make_events_produces(relative: Path) -> None:
+    path = EVENTS_DIR / relative
+    assert path.exists(), REGENERATE
+    assert path.read_text(encoding="utf-8") == make_events.rendered_files()[relative], REGENERATE
+
+
+def test_writing_twice_gives_identical_files(tmp_path: Path) -> None:
+    first = {p.relative_to(tmp_path): p.read_bytes() for p in make_events.write(tmp_path)}
+    second = {p.relative_to(tmp_path): p.read_bytes() for p in make_events.write(tmp_path)}
+
+    assert first == second
+    assert {path: data.decode() for path, data in first.items()} == _on_disk()
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: str(case.path))
+def test_signatures_verify_unless_the_case_says_otherwise(case: make_events.EventCase) -> None:
+    event = APIGatewayProxyEvent(_event(case.path))
+    raw = raw_body(event)
+    headers = [event.headers.get(SIGNATURE_HEADER), event.headers.get(PENDING_SIGNATURE_HEADER)]
+
+    verified = is_signed_by(raw, headers, [DEV_SECRET, DEV_PENDING_SECRET])
+
+    assert verified is (case.name != "bad_signature")
+    assert raw == case.body
+
+
+def test_the_bad_signature_is_a_real_signature_made_with_another_secret() -> None:
+    # so the case tests "wrong secret" (T03), not "malformed header"
+    [bad] = [case for case in CASES if case.name == "bad_signature"]
+    event = APIGatewayProxyEvent(_event(bad.path))
+
+    assert is_signed_by(raw_body(event), [event.headers[SIGNATURE_HEADER]], [make_events.WRONG_SECRET])
+
+
+def test_bodies_keep_bolt_style_escapes() -> None:
+    # what makes re-serialising the body before verification fail (T08)
+    body = _event(Path("shipping/universal_valid.json"))["body"]
+
+    assert "\\u00e9" in body
+    assert "\\/" in body
+    assert json.dumps(json.loads(body)) != body
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: str(case.path))
+def test_events_target_the_route_template_yaml_declares(case: make_events.EventCase) -> None:
+    [route] = _specs()[case.function_dir].routes
+    event = _event(case.path)
+
+    assert (event["httpMethod"], event["resource"], event["path"]) == (route.method, route.path, route.path)
+    assert event["requestContext"]["stage"] == make_events.STAGE == "dev"
+    assert event["requestContext"]["path"] == f"/dev{route.path}"
+    assert event["isBase64Encoded"] is False
+
+
+def test_request_ids_are_distinct() -> None:
+    ids = [_event(path)["requestContext"]["requestId"] for path in HOOK_EVENT_FILES]
+
+    assert len(set(ids)) == len(ids)
+
+
+class TestEnvFile:
+    """events/env.local.json for `sam local invoke --env-vars`. SAM reads {"Parameters": {...}} (every function) or
+    {"<LogicalId>": {...}}, and only overrides variables the template declares for the function: any other name
+    in the file is silently dropped (samcli/local/lambdafn/env_vars.py, EnvironmentVariables.resolve)."""
+
+    @staticmethod
+    def env_file() -> dict[str, dict[str, str]]:
+        return json.loads((EVENTS_DIR / make_events.ENV_FILE_NAME).read_text(encoding="utf-8"))
+
+    @staticmethod
+    def hook_specs() -> list[FunctionSpec]:
+        return [_specs()[function_dir] for function_dir in sorted({case.function_dir for case in CASES})]
+
+    def test_shape_is_what_sam_reads(self) -> None:
+        document = self.env_file()
+        logical_ids = set(load_template()["Resources"])
+
+        assert set(document) <= {"Parameters"} | logical_ids
+        for variables in document.values():
+            assert all(isinstance(name, str) and isinstance(value, str) for name, value in variables.items())
+
+    def test_every_variable_is_declared_by_the_template_for_each_hook_function(self) -> None:
+        overrides = self.env_file()["Parameters"]
+
+        undeclared = {spec.logical_id: sorted(set(overrides) - set(spec.environment)) for spec in self.hook_specs()}
+
+        assert undeclared == {spec.logical_id: [] for spec in self.hook_specs()}, (
+            "sam local invoke drops these: declare them (e.g. with an empty default) in template.yaml"
+        )
+
+    def test_with_the_file_applied_a_function_reads_the_dev_secrets_without_aws(self) -> None:
+        overrides = self.env_file()["Parameters"]
+        for spec in self.hook_specs():
+            # what SAM passes to the container: the template's variables, overridden by the file
+            environ = {name: overrides.get(name, value) for name, value in spec.environment.items()}
+
+            secrets = SecretsProvider(Settings.from_environ(environ)).get()
+
+            assert secrets.signing_secrets == [DEV_SECRET, DEV_PENDING_SECRET], spec.logical_id

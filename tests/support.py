@@ -1,0 +1,195 @@
+"""Helpers shared by the test packages: dev secrets, the demo catalog, events, handlers, AWS call counters."""
+
+import copy
+import functools
+import importlib.util
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bolt_merchant.adapters.catalog_repository import parse_catalog_file
+from bolt_merchant.domain.catalog import CatalogView
+from bolt_merchant.models.catalog import CatalogDocument, Product
+from bolt_merchant.signing import SIGNATURE_HEADER, sign
+
+from devstack import make_events
+from devstack.settings import DEFAULT_API_KEY, DEFAULT_PENDING_SECRET, DEFAULT_SIGNING_SECRET
+from devstack.template import FunctionSpec, LocalResolver
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS_DIR = ROOT / "events"
+CATALOG_PATH = ROOT / "data" / "demo-catalog.json"
+
+# The local stack's dev-only secrets (devstack/settings.py); events/ is signed with them too.
+DEV_SECRET = DEFAULT_SIGNING_SECRET
+DEV_PENDING_SECRET = DEFAULT_PENDING_SECRET
+DEV_API_KEY = DEFAULT_API_KEY
+CANARY = "CANARY-7f3a9c"  # a value that must never come back in a response or an error message
+
+
+# ---------------------------------------------------------------- catalog
+
+
+@functools.cache
+def demo_catalog() -> CatalogDocument:
+    return parse_catalog_file(CATALOG_PATH.read_text(encoding="utf-8"))
+
+
+def demo_products() -> dict[str, Product]:
+    return {product.sku: product for product in demo_catalog().products}
+
+
+def catalog_view() -> CatalogView:
+    return CatalogView(settings=demo_catalog().settings, products=demo_products())
+
+
+class StaticCatalog:
+    """A CatalogReader over the demo data, for domain tests that need no AWS."""
+
+    def __init__(self, view: CatalogView | None = None) -> None:
+        self._view = view or catalog_view()
+
+    def view(self, skus: Any) -> CatalogView:
+        wanted = set(skus)
+        products = {sku: p for sku, p in self._view.products.items() if sku in wanted}
+        return CatalogView(settings=self._view.settings, products=products)
+
+
+# ---------------------------------------------------------------- events and handlers
+
+
+def load_event(relative: str) -> dict[str, Any]:
+    """events/<relative> as a fresh dict (handlers may mutate what they are given)."""
+    return json.loads((EVENTS_DIR / relative).read_text(encoding="utf-8"))
+
+
+def event_body(event: Mapping[str, Any]) -> dict[str, Any]:
+    return json.loads(event["body"])
+
+
+def signed_event(
+    function_dir: str,
+    payload: Mapping[str, Any] | bytes,
+    *,
+    secret: str | None = DEV_SECRET,
+    header: str = SIGNATURE_HEADER,
+    extra_headers: Mapping[str, str] | None = None,
+    binary: bool = False,
+) -> dict[str, Any]:
+    """A REST proxy event for the function's template route, its body signed with `secret` in `header`."""
+    body = payload if isinstance(payload, bytes) else make_events.php_style_json(payload)
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers[header] = sign(body, secret)
+    headers.update(extra_headers or {})
+    return make_events.hook_event(function_dir, body, headers=headers, binary=binary)
+
+
+def resign(event: dict[str, Any], payload: Mapping[str, Any], secret: str = DEV_SECRET) -> dict[str, Any]:
+    """A copy of `event` carrying `payload` as its (signed) body."""
+    body = make_events.php_style_json(payload)
+    updated = copy.deepcopy(event)
+    updated["body"] = body.decode("ascii")
+    updated["headers"][SIGNATURE_HEADER] = sign(body, secret)
+    updated["multiValueHeaders"][SIGNATURE_HEADER] = [updated["headers"][SIGNATURE_HEADER]]
+    return updated
+
+
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+@dataclass
+class FakeLambdaContext:
+    """The attributes Powertools reads from a Lambda context."""
+
+    function_name: str = "test-function"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
+    aws_request_id: str = "00000000-0000-4000-8000-000000000000"
+    remaining_millis: int = 10_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_millis
+
+
+def load_handler(function_dir: str) -> LambdaHandler:
+    """functions/<dir>/<dir>_handler.py's lambda_handler. Function folders are not packages nor on sys.path, and
+    the module must be imported inside mock_aws (after the `aws` fixture started), so it is loaded by path."""
+    path = ROOT / "functions" / function_dir / f"{function_dir}_handler.py"
+    spec = importlib.util.spec_from_file_location(f"_handler_{function_dir}", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    handler: LambdaHandler = module.lambda_handler
+    return handler
+
+
+def response_body(response: Mapping[str, Any]) -> dict[str, Any]:
+    return json.loads(response["body"])
+
+
+def response_header(response: Mapping[str, Any], name: str) -> str | None:
+    """A header of a REST proxy response, whichever of headers/multiValueHeaders Powertools put it in."""
+    for key, value in (response.get("headers") or {}).items():
+        if key.lower() == name.lower():
+            return str(value)
+    for key, values in (response.get("multiValueHeaders") or {}).items():
+        if key.lower() == name.lower():
+            return ",".join(values)
+    return None
+
+
+# ---------------------------------------------------------------- AWS
+
+
+class CallCounter:
+    """Records every API call a boto3 client makes, through botocore's event hooks: the operation names about to
+    be sent (`calls`) and the parameters the caller passed (`params`)."""
+
+    def __init__(self, client: Any, service: str = "dynamodb") -> None:
+        self.calls: list[str] = []
+        self.params: list[tuple[str, dict[str, Any]]] = []
+        client.meta.events.register(f"before-call.{service}.*", self._record_call)
+        client.meta.events.register(f"provide-client-params.{service}.*", self._record_params)
+
+    def _record_call(self, model: Any, **_: Any) -> None:
+        self.calls.append(model.name)
+
+    def _record_params(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        self.params.append((model.name, copy.deepcopy(params)))
+
+    def count(self, operation: str | None = None) -> int:
+        return len(self.calls) if operation is None else self.calls.count(operation)
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.params.clear()
+
+
+@dataclass
+class AwsStack:
+    """What the `aws` fixture built inside mock_aws, from template.yaml."""
+
+    template: dict[str, Any]
+    resolver: LocalResolver
+    tables: dict[str, str]
+    secret_name: str
+    specs: dict[str, FunctionSpec]
+    dynamodb: Any
+    secretsmanager: Any
+    set_env: Callable[[str, str], None] = field(repr=False)
+
+    @property
+    def catalog_table(self) -> str:
+        return self.tables["CatalogTable"]
+
+    def use_function(self, function_dir: str) -> None:
+        """Give os.environ exactly the resolved environment template.yaml sets for functions/<dir>/."""
+        for name, value in self.specs[function_dir].environment.items():
+            self.set_env(name, value)
+
+    def put_secret(self, document: Mapping[str, Any]) -> None:
+        self.secretsmanager.put_secret_value(SecretId=self.secret_name, SecretString=json.dumps(document))
