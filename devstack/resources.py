@@ -38,14 +38,6 @@ def _attribute_text(value: Any) -> str:
     return str(value)
 
 
-def queue_name(logical_id: str, properties: Mapping[str, Any], resolver: LocalResolver) -> str:
-    """QueueName if declared, else the stack-derived name; FIFO queues must end in .fifo, as CloudFormation does."""
-    if "QueueName" in properties:
-        return str(resolver.resolve(properties["QueueName"]))
-    name = resolver.physical_name(logical_id)
-    return f"{name}.fifo" if properties.get("FifoQueue") else name
-
-
 def create_queues(client: "SQSClient", template: Mapping[str, Any], resolver: LocalResolver) -> dict[str, str]:
     """Create every AWS::SQS::Queue of the template, dead-letter queues first. Returns logical id -> queue URL."""
     queues = resources_of_type(template, "AWS::SQS::Queue")
@@ -53,7 +45,7 @@ def create_queues(client: "SQSClient", template: Mapping[str, Any], resolver: Lo
     arns: dict[str, str] = {}
     for logical_id in sorted(queues, key=lambda lid: "RedrivePolicy" in queues[lid].get("Properties", {})):
         properties = queues[logical_id].get("Properties", {})
-        name = queue_name(logical_id, properties, resolver)
+        name = resolver.queue_name(logical_id)
         url = client.create_queue(QueueName=name, Attributes=queue_attributes(properties, arns, resolver))["QueueUrl"]
         urls[logical_id] = url
         arns[logical_id] = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][

@@ -77,6 +77,14 @@ class LocalResolver:
     def physical_name(self, logical_id: str) -> str:
         return f"{self.stack_name}-{logical_id}"
 
+    def queue_name(self, logical_id: str) -> str:
+        """QueueName if declared, else the stack-derived name; FIFO queues end in .fifo, as CloudFormation does."""
+        properties = self.template["Resources"][logical_id].get("Properties", {})
+        if "QueueName" in properties:
+            return str(self.resolve(properties["QueueName"]))
+        name = self.physical_name(logical_id)
+        return f"{name}.fifo" if properties.get("FifoQueue") else name
+
     def resolve(self, value: Any) -> Any:
         if isinstance(value, dict) and len(value) == 1:
             ((key, arg),) = value.items()
@@ -106,7 +114,7 @@ class LocalResolver:
             return self.parameters[name]
         resource_type = self.template["Resources"][name]["Type"]
         if resource_type == "AWS::SQS::Queue":
-            return f"http://localhost/{self.account}/{self.physical_name(name)}"
+            return f"http://localhost/{self.account}/{self.queue_name(name)}"
         return self.physical_name(name)
 
     def _get_att(self, logical_id: str, attribute: str) -> str:
@@ -116,9 +124,9 @@ class LocalResolver:
             return f"arn:aws:dynamodb:{self.region}:{self.account}:table/{name}"
         if resource_type == "AWS::SQS::Queue":
             if attribute == "Arn":
-                return f"arn:aws:sqs:{self.region}:{self.account}:{name}"
+                return f"arn:aws:sqs:{self.region}:{self.account}:{self.queue_name(logical_id)}"
             if attribute == "QueueName":
-                return name
+                return self.queue_name(logical_id)
         return f"{name}.{attribute}"
 
     def _sub(self, arg: Any) -> str:

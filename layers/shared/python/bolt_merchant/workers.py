@@ -6,7 +6,7 @@ dead-letter destination without taking the rest of the batch along.
 
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
@@ -20,12 +20,14 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bolt_merchant import wiring
-from bolt_merchant.adapters.idempotency import OncePerKey
 from bolt_merchant.adapters.outbox_publisher import MalformedOutboxRecord, outbox_event
 from bolt_merchant.domain import fanout
 from bolt_merchant.domain.fanout import FulfilmentAction, OrderManagement
 from bolt_merchant.models.store import OutboxEvent
 from bolt_merchant.observability import logger, metrics, tracer
+
+if TYPE_CHECKING:
+    from bolt_merchant.adapters.idempotency import OncePerKey
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 # Failed records are logged (with their traceback) through our JSON logger; it stands in for a logging.Logger,
@@ -83,7 +85,7 @@ def outbox_publisher_function() -> LambdaHandler:
 
 # ---------------------------------------------------------------- consumers
 def fifo_consumer_function(
-    record_handler: Callable[[SQSRecord], None], once: Callable[[], OncePerKey]
+    record_handler: Callable[[SQSRecord], None], once: Callable[[], "OncePerKey"]
 ) -> LambdaHandler:
     """A FIFO queue consumer: a failed record holds back only the later records of its own order (group)."""
     processor = SqsFifoPartialProcessor(skip_group_on_error=True, logger=_FAILURE_LOGGER)

@@ -194,10 +194,11 @@ def _verified_lines(cart: StoredCart, current: list[CartLine], bolt: Cart) -> li
 
 
 def _verified_shipping(lines: list[CartLine], bolt: Cart, view: CatalogView) -> PricedChoice | None:
-    if not any(line.needs_shipping for line in lines):
-        return None
+    """The chosen option priced as order.tax priced it. Digital-only carts may come without one."""
     shipment = bolt.shipments[0] if bolt.shipments else None
     if shipment is None or not shipment.reference:
+        if not any(line.needs_shipping for line in lines):
+            return None
         raise HookError(BoltCode.ORDER_SHIPPING_PRICE_UPDATED, "No shipping option was chosen")
     try:
         choice = price_choice(lines, view, shipment.reference, shipment.shipping_address)
@@ -209,7 +210,7 @@ def _verified_shipping(lines: list[CartLine], bolt: Cart, view: CatalogView) -> 
 
 
 def _untaxed_delivery_tax(lines: list[CartLine], bolt: Cart, view: CatalogView) -> int:
-    """Digital-only carts: taxed where the buyer is billed."""
+    """Digital-only carts without a delivery option: taxed where the buyer is billed."""
     address = bolt.billing_address
     if address is None:
         return 0

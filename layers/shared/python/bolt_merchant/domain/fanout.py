@@ -71,24 +71,20 @@ def _amount(cents: int, currency: str) -> str:
 
 
 def confirmation_email(order: Order) -> EmailMessage:
-    lines = [f"  {line.quantity} x {line.name}: {_amount(line.total, order.currency)}" for line in order.lines]
     totals = order.totals
-    text = "\n".join(
-        [
-            f"Thank you for your order {order.order_id}.",
-            "",
-            *lines,
-            "",
-            f"Subtotal: {_amount(totals.subtotal, order.currency)}",
-            f"Discount: -{_amount(totals.discount, order.currency)}",
-            f"Shipping: {_amount(totals.shipping, order.currency)}",
-            f"Tax: {_amount(totals.tax, order.currency)}",
-            f"Total: {_amount(totals.total, order.currency)}",
-            "",
-            "We will let you know when it ships.",
-        ]
-    )
-    return EmailMessage(subject=f"Your order {order.order_id} is confirmed", text=text)
+    text = [f"Thank you for your order {order.order_id}.", ""]
+    text += [f"  {line.quantity} x {line.name}: {_amount(line.total, order.currency)}" for line in order.lines]
+    text += ["", f"Subtotal: {_amount(totals.subtotal, order.currency)}"]
+    if totals.discount:
+        text.append(f"Discount: -{_amount(totals.discount, order.currency)}")
+    text += [
+        f"Shipping: {_amount(totals.shipping, order.currency)}",
+        f"Tax: {_amount(totals.tax, order.currency)}",
+        f"Total: {_amount(totals.total, order.currency)}",
+        "",
+        "We will let you know when it ships.",
+    ]
+    return EmailMessage(subject=f"Your order {order.order_id} is confirmed", text="\n".join(text))
 
 
 def send_confirmation(order_id: str, orders: OrderReader, mailer: Mailer) -> ConfirmationOutcome:

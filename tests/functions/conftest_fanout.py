@@ -1,0 +1,263 @@
+"""moto with the template's tables and queues for the outbox fan-out tests, which import what they use from here.
+
+Tables and queues come from template.yaml (devstack's create_tables / create_queues); each function gets the
+environment the template gives it, with the FIFO queue URLs of the queues actually created. `drive` plays the
+Lambda SQS poller: receive, invoke, delete what succeeded, make the failures visible again.
+"""
+
+import importlib.util
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from bolt_merchant import wiring
+from bolt_merchant.adapters.checkout_store import event_item, order_item
+from bolt_merchant.models.store import CartLine, Order, OrderTotals, OutboxEvent, ShippingChoice
+from moto import mock_aws
+
+from devstack.make_consumer_events import sqs_event_from, stream_event_from
+from devstack.resources import create_queues
+from devstack.template import ROOT, LocalResolver, create_tables, function_specs, load_template
+
+STACK = "test"
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+CANARY_EMAIL = "shopper-canary-7f3a9c@example.com"  # must never reach a log line
+FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "POWERTOOLS_TRACE_DISABLED": "1",
+}
+FANOUT_ENV = (
+    "CONFIRMATION_QUEUE_URL",
+    "FULFILMENT_QUEUE_URL",
+    "IDEMPOTENCY_TABLE_NAME",
+    "CONFIRMATION_SENDER",
+    "OMS_ENDPOINT_URL",
+    "ORDERS_TABLE_NAME",
+)
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def load_handler(function_dir: str) -> Handler:
+    """functions/<dir>/<dir>_handler.py's lambda_handler, loaded by path inside mock_aws (folders are not packages)."""
+    path = ROOT / "functions" / function_dir / f"{function_dir}_handler.py"
+    spec = importlib.util.spec_from_file_location(f"_fanout_handler_{function_dir}", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    handler: Handler = module.lambda_handler
+    return handler
+
+
+@dataclass
+class FakeContext:
+    function_name: str = "fanout-test"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:fanout-test"
+    aws_request_id: str = "00000000-0000-4000-8000-0000000000ff"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def order(order_id: str = "BO-ORDER00001", *, contact_email: str | None = CANARY_EMAIL, **changes: Any) -> Order:
+    base = Order(
+        order_id=order_id,
+        cart_id=f"c_{order_id.lower()}",
+        status="authorized",
+        phase="authorized",
+        currency="USD",
+        lines=[
+            CartLine(
+                sku="TSHIRT-BLK-M", name="T-shirt", quantity=2, unit_price=2000, taxable=True, needs_shipping=True
+            ),
+            CartLine(
+                sku="GIFT-CARD", name="Gift card", quantity=1, unit_price=1500, taxable=False, needs_shipping=False
+            ),
+        ],
+        shipping=ShippingChoice(reference="standard", service="Standard shipping", cost=500),
+        totals=OrderTotals(subtotal=5500, discount=0, shipping=500, tax=330, total=6330),
+        contact_email=contact_email,
+        authorized=6330,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    return base.model_copy(update=changes)
+
+
+def outbox_event(order_id: str, event_type: str = "order.authorized", version: int = 2) -> OutboxEvent:
+    return OutboxEvent(
+        event_id=f"{order_id}:v{version}",
+        event_type=event_type,
+        order_id=order_id,
+        occurred_at=NOW,
+        detail={"status": "authorized", "authorized": 6330},
+    )
+
+
+@dataclass
+class FanoutStack:
+    dynamodb: Any
+    sqs: Any
+    ses: Any
+    streams: Any
+    tables: dict[str, str]
+    queues: dict[str, str]
+    resolver: LocalResolver
+    environments: dict[str, dict[str, str]]
+    set_env: Callable[[str, str], None] = field(repr=False)
+    _iterator: str | None = None
+
+    # ------------------------------------------------------------ functions
+    def use_function(self, function_dir: str, **overrides: str) -> Handler:
+        """os.environ as template.yaml sets it for functions/<dir>/ (plus overrides); the handler, freshly loaded."""
+        for name, value in {**self.environments[function_dir], **overrides}.items():
+            self.set_env(name, value)
+        wiring.reset()
+        return load_handler(function_dir)
+
+    # ------------------------------------------------------------ orders table and its stream
+    @property
+    def orders_table(self) -> str:
+        return self.tables["OrdersTable"]
+
+    @property
+    def stream_arn(self) -> str:
+        return str(self.dynamodb.describe_table(TableName=self.orders_table)["Table"]["LatestStreamArn"])
+
+    def put_order(self, value: Order) -> None:
+        self.dynamodb.put_item(TableName=self.orders_table, Item=order_item(value))
+
+    def put_event(self, event: OutboxEvent) -> None:
+        self.dynamodb.put_item(TableName=self.orders_table, Item=event_item(event))
+
+    def stream_event(self) -> dict[str, Any]:
+        """The stream records written since the last call, as the Lambda event the publisher receives."""
+        if self._iterator is None:
+            shard = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"][0]
+            self._iterator = self.streams.get_shard_iterator(
+                StreamArn=self.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+        page = self.streams.get_records(ShardIterator=self._iterator)
+        self._iterator = page["NextShardIterator"]
+        return stream_event_from(page["Records"], self.stream_arn)
+
+    # ------------------------------------------------------------ queues
+    def queue_arn(self, logical_id: str) -> str:
+        attributes = self.sqs.get_queue_attributes(QueueUrl=self.queues[logical_id], AttributeNames=["QueueArn"])
+        return str(attributes["Attributes"]["QueueArn"])
+
+    def send(self, logical_id: str, body: str, group_id: str, deduplication_id: str) -> None:
+        self.sqs.send_message(
+            QueueUrl=self.queues[logical_id],
+            MessageBody=body,
+            MessageGroupId=group_id,
+            MessageDeduplicationId=deduplication_id,
+        )
+
+    def receive(self, logical_id: str, limit: int = 10) -> list[dict[str, Any]]:
+        response = self.sqs.receive_message(
+            QueueUrl=self.queues[logical_id],
+            MaxNumberOfMessages=limit,
+            MessageSystemAttributeNames=["All"],
+            VisibilityTimeout=0,
+        )
+        return list(response.get("Messages", []))
+
+    def depth(self, logical_id: str) -> int:
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=self.queues[logical_id],
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+    def drive(self, logical_id: str, handler: Handler, rounds: int = 10) -> dict[str, int]:
+        """Play the Lambda SQS poller for `rounds` polls: returns message id -> times it was handed to the function.
+        Succeeded records are deleted; failed ones become visible again at once (their visibility timeout ends)."""
+        url = self.queues[logical_id]
+        deliveries: dict[str, int] = {}
+        for _ in range(rounds):
+            response = self.sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"], VisibilityTimeout=30
+            )
+            messages = response.get("Messages", [])
+            if not messages:
+                break
+            for message in messages:
+                deliveries[message["MessageId"]] = deliveries.get(message["MessageId"], 0) + 1
+            try:
+                result = handler(sqs_event_from(messages, self.queue_arn(logical_id)), FakeContext())
+                failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
+            except Exception:  # a whole-batch failure: Lambda hands every message back
+                failed = {message["MessageId"] for message in messages}
+            for message in messages:
+                if message["MessageId"] in failed:
+                    self.sqs.change_message_visibility(
+                        QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                    )
+                else:
+                    self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return deliveries
+
+    # ------------------------------------------------------------ SES
+    def sent_emails(self) -> list[Any]:
+        """What moto's SES accepted (moto 5.2.5 keeps Message objects with source, destinations, subject, body)."""
+        from moto.core.models import DEFAULT_ACCOUNT_ID
+        from moto.ses.models import ses_backends
+
+        return list(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages)
+
+
+@pytest.fixture(name="fanout")
+def fanout_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[FanoutStack]:
+    for name, value in FAKE_AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    for name in FANOUT_ENV:
+        monkeypatch.delenv(name, raising=False)
+    with mock_aws():
+        template = load_template()
+        resolver = LocalResolver(template, STACK)
+        dynamodb = boto3.client("dynamodb")
+        sqs = boto3.client("sqs")
+        ses = boto3.client("ses")
+        tables = create_tables(dynamodb, template, resolver)
+        queues = create_queues(sqs, template, resolver)
+        ses.verify_email_identity(EmailAddress=resolver.parameters["ConfirmationSender"])
+        # The template's !Ref of a FIFO queue resolves to a name without ".fifo": use the URLs really created.
+        queue_env = {
+            "CONFIRMATION_QUEUE_URL": queues["ConfirmationEmailQueue"],
+            "FULFILMENT_QUEUE_URL": queues["FulfilmentQueue"],
+        }
+        environments = {
+            spec.code_uri.name: {name: queue_env.get(name, value) for name, value in spec.environment.items()}
+            for spec in function_specs(template, resolver)
+        }
+        yield FanoutStack(
+            dynamodb=dynamodb,
+            sqs=sqs,
+            ses=ses,
+            streams=boto3.client("dynamodbstreams"),
+            tables=tables,
+            queues=queues,
+            resolver=resolver,
+            environments=environments,
+            set_env=monkeypatch.setenv,
+        )
+    wiring.reset()
+
+
+def batch_failures(response: dict[str, Any]) -> list[str]:
+    return [item["itemIdentifier"] for item in response["batchItemFailures"]]
+
+
+def body_of(message: dict[str, Any]) -> dict[str, Any]:
+    parsed: dict[str, Any] = json.loads(message["Body"])
+    return parsed
