@@ -13,7 +13,7 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_EC2_METADATA_DISABLED := true
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help run test lint format typecheck validate build unit e2e events load-catalog deploy clean
+.PHONY: help run test lint format typecheck validate build unit e2e events load-catalog deploy clean bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -27,6 +27,16 @@ $(STAMP): pyproject.toml uv.lock
 
 run: $(STAMP) ## serve the API on http://127.0.0.1:$(PORT) with embedded AWS and demo data (no Docker)
 	PORT=$(PORT) $(BIN)/python -m devstack
+
+.PHONY: demo simulate
+demo: $(STAMP) ## local stack on a free port (or PORT=...), every Bolt simulator scenario, timelines and final orders
+	$(BIN)/python -m devstack.simulator.demo $(if $(filter environment command line,$(origin PORT)),--port $(PORT))
+
+# The secret goes through the environment, never on a command line make would echo.
+simulate: export BOLT_SIGNING_SECRET := $(or $(SECRET),$(BOLT_SIGNING_SECRET))
+simulate: $(STAMP) ## Bolt simulator vs a stage: make simulate URL=https://... [SECRET=...|SECRET_ID=bolt-merchant/dev] [ARGS=...]
+	@test -n "$(URL)" || { echo "usage: make simulate URL=<ApiUrl output> [SECRET=... | SECRET_ID=...] [ARGS=...]"; exit 2; }
+	$(BIN)/python -m devstack.simulator --base-url $(URL) $(if $(SECRET_ID),--secret-id $(SECRET_ID)) $(ARGS)
 
 test: lint typecheck validate build unit ## every check: lint, types, template, sam build, all tests
 
@@ -51,6 +61,13 @@ build: $(STAMP) ## sam build for ARCH (x86_64 default, ARCH=arm64 for Graviton),
 
 unit: $(STAMP) ## pytest: layer units, handlers under moto, end-to-end over the local stack
 	$(BIN)/python -m pytest
+
+bench: build ## benchmark table (cold init, warm overhead, AWS calls, sizes, local stack); BENCH_ARGS=--quick
+	$(BIN)/python -m devstack.bench $(BENCH_ARGS)
+
+.PHONY: reliability
+reliability: $(STAMP) ## reliability suite and its figures table (RELIABILITY.md); RELIABILITY_ARGS=--update|--scale 10
+	$(BIN)/python -m devstack.reliability $(RELIABILITY_ARGS)
 
 events: $(STAMP) ## regenerate the signed events/ used by sam local invoke and the tests
 	$(BIN)/python -m devstack.make_events

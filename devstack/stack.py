@@ -5,6 +5,11 @@ before the API serves): a fake Bolt API, bound to its port when built, whose URL
 parameter_overrides={"BoltApiBaseUrl": url}; pollers feeding DynamoDB stream records and SQS messages to the
 functions whose `spec.events` declare them, through `stack.functions[logical_id].invoke(event)` (tables and queues
 are in `stack.tables` and `stack.queue_urls`).
+
+The fan-out runs locally: `stack.pollers` (devstack/pollers.py; LOCAL_POLLERS=0 turns them off) play Lambda's event
+source mappings and `stack.drain(timeout)` waits until they are idle; the confirmation sender is verified in moto's
+SES (sent emails: devstack/ses.py); fulfilment hand-offs go to `stack.oms_sink` (devstack/oms_sink.py) unless an
+OmsEndpointUrl or LOCAL_OMS_URL is given.
 """
 
 import os
@@ -19,8 +24,13 @@ from bolt_merchant.adapters.aws import dynamodb
 from devstack import settings
 from devstack.aws import EmbeddedAws
 from devstack.containers import FunctionIdentity, FunctionPool
+from devstack.fake_bolt import FakeBolt
 from devstack.gateway import ApiServer, Route
+from devstack.oms_sink import local_oms
+from devstack.pollers import EventSourcePollers
+from devstack.pollers import enabled as pollers_enabled
 from devstack.resources import create_bolt_secret, create_queues, load_catalog_file
+from devstack.ses import verify_sender
 from devstack.template import FunctionSpec, LocalResolver, create_tables, function_specs, load_template
 
 SERVICE_NAME = "bolt-merchant-local"
@@ -83,9 +93,33 @@ class LocalStack:
         self.port = settings.port() if port is None else port
         self.containers = settings.containers_per_function() if containers is None else containers
         self.template = load_template()
-        self.resolver = LocalResolver(self.template, settings.STACK_NAME, parameter_overrides)
-        self.specs = function_specs(self.template, self.resolver)
+        overrides = dict(parameter_overrides or {})
         self.services: list[Service] = []
+        # The fake Bolt API (devstack/fake_bolt.py) unless a Bolt URL was given; its webhooks go to our front door.
+        self.fake_bolt: FakeBolt | None = None
+        if "BoltApiBaseUrl" not in overrides:
+            secret = settings.bolt_secret_document()
+            self.fake_bolt = FakeBolt(
+                api_key=secret["api_key"],
+                signing_secret=secret["signing_secret"],
+                webhook_url=lambda: f"{self.url}/bolt/webhooks/transaction" if self._api else None,
+            )
+            overrides["BoltApiBaseUrl"] = self.fake_bolt.url
+            self.services.append(self.fake_bolt)
+        # The OMS sink (devstack/oms_sink.py) unless an OMS URL was given: fulfilment hand-offs land there.
+        oms_url, self.oms_sink = local_oms(overrides)
+        if oms_url is not None:
+            overrides["OmsEndpointUrl"] = oms_url
+        if self.oms_sink is not None:
+            self.services.append(self.oms_sink)
+        self.resolver = LocalResolver(self.template, settings.STACK_NAME, overrides)
+        self.specs = function_specs(self.template, self.resolver)
+        # Lambda's event source mappings: stream and queue pollers invoking the functions (devstack/pollers.py).
+        self.pollers: EventSourcePollers | None = None
+        if pollers_enabled():
+            self.pollers = EventSourcePollers(self, region=settings.REGION)
+            self.services.append(self.pollers)
+        self.aws_url = ""
         self.functions: dict[str, FunctionPool] = {}
         self.tables: dict[str, str] = {}
         self.queue_urls: dict[str, str] = {}
@@ -101,7 +135,8 @@ class LocalStack:
         """Start everything in background threads; returns the API's base URL."""
         for name in [name for name in os.environ if name.startswith(DEVELOPER_AWS_VARIABLES)]:
             del os.environ[name]
-        os.environ.update(aws_environment(self._aws.start()))
+        self.aws_url = self._aws.start()
+        os.environ.update(aws_environment(self.aws_url))
         os.environ.update(shared_function_environment(self.specs))
         # Imported only now: Powertools' shared Logger reads POWERTOOLS_SERVICE_NAME when it is created.
         from bolt_merchant import wiring
@@ -114,6 +149,12 @@ class LocalStack:
         self._api = ApiServer((settings.HOST, self.port), self._routes())
         threading.Thread(target=self._api.serve_forever, name="api", daemon=True).start()
         return self.url
+
+    def drain(self, timeout: float = 30.0) -> None:
+        """Wait until every stream record and queue message has been through its function (TimeoutError if not)."""
+        if self.pollers is None:
+            raise RuntimeError("the pollers are off (LOCAL_POLLERS=0)")
+        self.pollers.drain(timeout)
 
     def stop(self) -> None:
         if self._api is not None:
@@ -128,6 +169,7 @@ class LocalStack:
         self.queue_urls = create_queues(boto3.client("sqs"), self.template, self.resolver)
         secret_name = self.resolver.parameters["BoltSecretName"]
         create_bolt_secret(boto3.client("secretsmanager"), secret_name, settings.bolt_secret_document())
+        verify_sender(boto3.client("ses"), self.resolver.parameters["ConfirmationSender"])
         # The handlers' shared client, created here before request threads could race on boto3's default session.
         load_catalog_file(dynamodb(), self.tables["CatalogTable"])
 

@@ -13,6 +13,7 @@ from bolt_merchant.http.bolt_hooks import raw_body
 from bolt_merchant.signing import PENDING_SIGNATURE_HEADER, SIGNATURE_HEADER, is_signed_by
 
 from devstack import make_events
+from devstack.apigw import match_route
 from devstack.template import FunctionSpec, LocalResolver, function_specs, load_template
 from tests.support import DEV_PENDING_SECRET, DEV_SECRET, EVENTS_DIR
 
@@ -22,6 +23,23 @@ HOOK_EVENT_FILES = [case.path for case in CASES]
 
 
 OWNED = {case.function_dir for case in CASES} | {make_events.ENV_FILE_NAME}  # other generators own other folders
+GENERATED_FOLDERS = {
+    "shipping",
+    "tax",
+    "shipping_and_tax",
+    "discounts",
+    "order_create",
+    "cart_update",
+    "universal",
+    "storefront",
+    "transaction_webhook",
+    "credit_card_webhook",
+}
+
+
+def test_make_events_owns_every_hook_and_webhook_folder() -> None:
+    # a folder dropped from make_events would silently leave stale files behind, unchecked
+    assert {*GENERATED_FOLDERS, make_events.ENV_FILE_NAME} == OWNED
 
 
 def _on_disk() -> dict[Path, str]:
@@ -70,13 +88,22 @@ def test_signatures_verify_unless_the_case_says_otherwise(case: make_events.Even
 
     verified = is_signed_by(raw, headers, [DEV_SECRET, DEV_PENDING_SECRET])
 
-    assert verified is (case.name != "bad_signature")
-    assert raw == case.body
+    assert verified is case.signed_with_dev_secret
+    assert verified is (case.from_bolt and case.name != "bad_signature")
+    assert raw == (case.body or b"")
 
 
-def test_the_bad_signature_is_a_real_signature_made_with_another_secret() -> None:
+@pytest.mark.parametrize("case", [c for c in CASES if not c.from_bolt], ids=lambda case: str(case.path))
+def test_storefront_events_carry_no_bolt_headers(case: make_events.EventCase) -> None:
+    headers = _event(case.path)["headers"]
+
+    assert SIGNATURE_HEADER not in headers
+    assert "X-Bolt-Trace-Id" not in headers
+
+
+@pytest.mark.parametrize("bad", [c for c in CASES if c.name == "bad_signature"], ids=lambda case: str(case.path))
+def test_the_bad_signature_is_a_real_signature_made_with_another_secret(bad: make_events.EventCase) -> None:
     # so the case tests "wrong secret" (T03), not "malformed header"
-    [bad] = [case for case in CASES if case.name == "bad_signature"]
     event = APIGatewayProxyEvent(_event(bad.path))
 
     assert is_signed_by(raw_body(event), [event.headers[SIGNATURE_HEADER]], [make_events.WRONG_SECRET])
@@ -93,12 +120,19 @@ def test_bodies_keep_bolt_style_escapes() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: str(case.path))
 def test_events_target_the_route_template_yaml_declares(case: make_events.EventCase) -> None:
-    [route] = _specs()[case.function_dir].routes
+    routes = _specs()[case.function_dir].routes
+    [route] = [r for r in routes if case.route_path in (None, r.path)][:1]
     event = _event(case.path)
+    path = route.path
+    for name, value in (case.path_parameters or {}).items():
+        path = path.replace("{" + name + "}", value)
 
-    assert (event["httpMethod"], event["resource"], event["path"]) == (route.method, route.path, route.path)
+    assert (event["httpMethod"], event["resource"], event["path"]) == (route.method, route.path, path)
+    assert match_route(route.path, path) == (case.path_parameters or {})
+    assert event["pathParameters"] == case.path_parameters
+    assert "{" not in path
     assert event["requestContext"]["stage"] == make_events.STAGE == "dev"
-    assert event["requestContext"]["path"] == f"/dev{route.path}"
+    assert event["requestContext"]["path"] == f"/dev{path}"
     assert event["isBase64Encoded"] is False
 
 
@@ -130,13 +164,29 @@ class TestEnvFile:
             assert all(isinstance(name, str) and isinstance(value, str) for name, value in variables.items())
 
     def test_every_variable_is_declared_by_the_template_for_each_hook_function(self) -> None:
-        overrides = self.env_file()["Parameters"]
+        document = self.env_file()
+        overrides = document["Parameters"]
 
-        undeclared = {spec.logical_id: sorted(set(overrides) - set(spec.environment)) for spec in self.hook_specs()}
+        undeclared = {
+            spec.logical_id: sorted((set(overrides) | set(document.get(spec.logical_id, {}))) - set(spec.environment))
+            for spec in self.hook_specs()
+        }
 
         assert undeclared == {spec.logical_id: [] for spec in self.hook_specs()}, (
             "sam local invoke drops these: declare them (e.g. with an empty default) in template.yaml"
         )
+
+    def test_functions_that_use_the_orders_table_get_its_placeholder(self) -> None:
+        document = self.env_file()
+
+        missing = [
+            spec.logical_id
+            for spec in self.hook_specs()
+            if "ORDERS_TABLE_NAME" in spec.environment
+            and document.get(spec.logical_id, {}).get("ORDERS_TABLE_NAME") != make_events.ORDERS_TABLE_PLACEHOLDER
+        ]
+
+        assert missing == []
 
     def test_with_the_file_applied_a_function_reads_the_dev_secrets_without_aws(self) -> None:
         overrides = self.env_file()["Parameters"]

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from bolt_merchant.adapters.confirmation_mailer import SesMailer
     from bolt_merchant.adapters.idempotency import OncePerKey
     from bolt_merchant.adapters.oms_client import OmsClient
+    from bolt_merchant.adapters.operation_records import OperationRecords
+    from bolt_merchant.adapters.order_admin_store import DynamoOrderAdminStore
     from bolt_merchant.adapters.order_reader import DynamoOrderReader
     from bolt_merchant.adapters.outbox_publisher import SqsFanout
 
@@ -129,6 +131,37 @@ def fulfilment_once() -> "OncePerKey":
     return _once("fulfilment")
 
 
+# ---------------------------------------------------------------- back office
+# Bolt calls made while an operator waits behind API Gateway's 29 s limit: 3 attempts of at most ~8 s each.
+BACKOFFICE_BOLT_TIMEOUT = (3.05, 5.0)
+BACKOFFICE_BOLT_ATTEMPTS = 3
+
+
+@functools.cache
+def backoffice_bolt_api() -> BoltApiClient:
+    return BoltApiClient(
+        settings().bolt_api_base_url,
+        api_key=_api_key,
+        timeout=BACKOFFICE_BOLT_TIMEOUT,
+        max_attempts=BACKOFFICE_BOLT_ATTEMPTS,
+    )
+
+
+@functools.cache
+def order_admin_store() -> "DynamoOrderAdminStore":
+    from bolt_merchant.adapters.order_admin_store import DynamoOrderAdminStore
+
+    config = settings()
+    return DynamoOrderAdminStore(dynamodb(), config.require("catalog_table"), config.require("orders_table"))
+
+
+@functools.cache
+def operation_records() -> "OperationRecords":
+    from bolt_merchant.adapters.operation_records import OperationRecords
+
+    return OperationRecords(dynamodb(), settings().require("idempotency_table"))
+
+
 def reset() -> None:
     """Forget every adapter and setting (tests and the local stack change the environment between runs)."""
     for factory in (secrets, catalog, checkout_store, transaction_store, bolt_api, settings, dynamodb):
@@ -140,5 +173,8 @@ def reset() -> None:
         order_management,
         confirmation_once,
         fulfilment_once,
+        backoffice_bolt_api,
+        order_admin_store,
+        operation_records,
     ):
         fanout_factory.cache_clear()

@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -115,3 +116,129 @@ class BoltApiClient:
         if not isinstance(token, str) or not token:
             raise BoltApiError(200, None, "order token missing from Bolt's answer")
         return token
+
+    # ------------------------------------------------------------ Transactions API (reference §5.2-§5.9)
+    # Merchant-initiated actions: an Idempotency-Key on every POST (the caller derives it from its own operation
+    # key, so a retry after a timeout is a replay on Bolt's side) and skip_hook_notification, because the caller
+    # records the result itself and the echo webhook would only repeat it.
+
+    def transaction(self, reference: str) -> dict[str, Any]:
+        """GET /v1/merchant/transactions/{reference}: the authoritative transaction."""
+        return self.request("GET", f"/v1/merchant/transactions/{quote(reference, safe='')}")
+
+    def capture(
+        self,
+        reference: str,
+        amount: int,
+        currency: str,
+        idempotency_key: str,
+        merchant_event_id: str | None = None,
+    ) -> dict[str, Any]:
+        """POST /v1/merchant/transactions/capture: the transaction, with its `captures`, after this one."""
+        body = {
+            "transaction_reference": reference,
+            "amount": amount,
+            "currency": currency,
+            "skip_hook_notification": True,
+            **({"merchant_event_id": merchant_event_id} if merchant_event_id else {}),
+        }
+        return self._transaction_action("/v1/merchant/transactions/capture", body, idempotency_key)
+
+    def credit(
+        self,
+        reference: str,
+        amount: int,
+        currency: str,
+        idempotency_key: str,
+        merchant_event_id: str | None = None,
+    ) -> dict[str, Any]:
+        """POST /v1/merchant/transactions/credit: the new cc_credit transaction (the refund)."""
+        body = {
+            "transaction_reference": reference,
+            "amount": amount,
+            "currency": currency,
+            "skip_hook_notification": True,
+            **({"merchant_event_id": merchant_event_id} if merchant_event_id else {}),
+        }
+        return self._transaction_action("/v1/merchant/transactions/credit", body, idempotency_key)
+
+    def void(self, reference: str, idempotency_key: str, merchant_event_id: str | None = None) -> dict[str, Any]:
+        """POST /v1/merchant/transactions/void: the transaction, cancelled."""
+        body = {
+            "transaction_reference": reference,
+            "skip_hook_notification": True,
+            **({"merchant_event_id": merchant_event_id} if merchant_event_id else {}),
+        }
+        return self._transaction_action("/v1/merchant/transactions/void", body, idempotency_key)
+
+    def track_shipment(
+        self,
+        reference: str,
+        carrier: str,
+        tracking_number: str,
+        items: list[dict[str, Any]],
+        idempotency_key: str,
+    ) -> dict[str, Any]:
+        """POST /v1/merchant/track_shipment. Not a transaction action: no webhook to skip, so the spec's body only."""
+        body = {
+            "transaction_reference": reference,
+            "tracking_number": tracking_number,
+            "carrier": carrier,
+            "items": items,
+            "is_non_bolt_order": False,
+        }
+        return self._transaction_action("/v1/merchant/track_shipment", body, idempotency_key)
+
+    def _transaction_action(self, path: str, body: Mapping[str, Any], idempotency_key: str) -> dict[str, Any]:
+        """One idempotent POST. A 409 means Bolt is still running an earlier request with this key (ours, timed out
+        on our side): it is waited for briefly, then reported as BoltConcurrentRequest."""
+        pauses = iter(_CONCURRENT_REQUEST_PAUSES)
+        while True:
+            try:
+                return self.request("POST", path, body, idempotency_key=idempotency_key)
+            except BoltApiError as exc:
+                error = typed_error(exc)
+                pause = next(pauses, None) if isinstance(error, BoltConcurrentRequest) else None
+                if pause is None:
+                    if error is exc:
+                        raise
+                    raise error from exc
+            self._sleep(pause)
+
+
+# Waits before asking again while Bolt answers 409 for the same Idempotency-Key.
+_CONCURRENT_REQUEST_PAUSES = (0.5, 1.0)
+
+
+class BoltInvalidRequest(BoltApiError):
+    """400/422: Bolt refused the request itself (amount above what is left, wrong currency, missing field)."""
+
+
+class BoltConcurrentRequest(BoltApiError):
+    """409: another request with the same Idempotency-Key is still being processed by Bolt."""
+
+
+class BoltNotFound(BoltApiError):
+    """404: Bolt does not know the transaction."""
+
+
+class BoltAccessDenied(BoltApiError):
+    """401/403: the API key is wrong or not allowed to do this (a configuration problem, not the caller's)."""
+
+
+_TYPED_ERRORS: dict[int, type[BoltApiError]] = {
+    400: BoltInvalidRequest,
+    422: BoltInvalidRequest,
+    409: BoltConcurrentRequest,
+    404: BoltNotFound,
+    401: BoltAccessDenied,
+    403: BoltAccessDenied,
+}
+
+
+def typed_error(error: BoltApiError) -> BoltApiError:
+    """The most specific BoltApiError for the status Bolt answered (the same object when there is none)."""
+    kind = _TYPED_ERRORS.get(error.status)
+    if kind is None or isinstance(error, kind):
+        return error
+    return kind(error.status, error.code, error.message)

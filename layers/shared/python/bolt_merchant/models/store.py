@@ -76,6 +76,15 @@ class ShippingChoice(OwnModel):
 PaymentPhase = Literal["pending_payment", "review", "authorized", "cancelled"]
 
 
+class TrackedShipment(OwnModel):
+    """A shipment the back office reported to Bolt (track_shipment)."""
+
+    carrier: str
+    tracking_number: str
+    items: dict[str, int] = {}  # line_item_key (sku) -> units in this shipment
+    reported_at: datetime
+
+
 class Order(OwnModel):
     order_id: str  # the display_id Bolt shows the shopper and sends back in webhooks
     cart_id: Reference
@@ -100,6 +109,10 @@ class Order(OwnModel):
     credits: dict[str, Cents] = {}
     applied_keys: list[str] = []  # other transaction events already applied (type#transaction id)
     inventory_reserved: bool = True
+    # Back office: units fulfilled and units put back into stock per line_item_key (sku); shipments reported to Bolt.
+    fulfilled: dict[str, Annotated[int, Field(ge=0)]] = {}
+    restocked: dict[str, Annotated[int, Field(ge=0)]] = {}
+    shipments: list[TrackedShipment] = []
     version: Annotated[int, Field(ge=1)] = 1
     created_at: datetime
     updated_at: datetime

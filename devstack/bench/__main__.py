@@ -1,0 +1,354 @@
+"""python -m devstack.bench [--quick] [--json out.json] [--profile]: one table, every figure next to its floor/target.
+
+Run `make build` first (`make bench` does): cold init and sizes are measured on the `sam build` output.
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from devstack.bench import checkouts, cold, warm
+from devstack.bench.report import (
+    INFO,
+    MIB,
+    MISS,
+    OK,
+    PENDING,
+    Row,
+    document,
+    median,
+    mib,
+    ms,
+    render_table,
+    verdict,
+)
+from devstack.template import LocalResolver, function_specs, load_template
+
+COLD_RATIO_TARGET = 1.5
+DEFAULTS = {"cold_runs": 7, "iterations": 2000, "warmup": 100, "checkouts": 500, "concurrency": 8}
+QUICK = {"cold_runs": 3, "iterations": 300, "warmup": 30, "checkouts": 50, "concurrency": 8}
+
+
+def progress(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def machine() -> dict[str, Any]:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+# ---------------------------------------------------------------- rows
+
+
+def cold_rows(results: list[cold.ColdTarget], mode: str = "lambda") -> list[Row]:
+    floor = results[0]
+    section = "cold init" if mode == "lambda" else f"cold init ({mode})"
+    if floor.error or not floor.samples:
+        return [Row(section, floor.name, f"failed: {floor.error}", "-", MISS)]
+    floor_s = median(floor.samples)
+    rows = [
+        Row(
+            section,
+            floor.name,
+            ms(floor_s),
+            f"floor (median of {len(floor.samples)}, one run before each function run)",
+            INFO,
+            {"median_s": floor_s, "samples_s": floor.samples},
+        )
+    ]
+    for target in results[1:]:
+        if target.error or not target.samples:
+            rows.append(Row(section, target.name, f"failed: {target.error}", "-", MISS))
+            continue
+        value = median(target.samples)
+        ratio = median(target.ratios) if target.ratios else value / floor_s
+        client = f"; +first DynamoDB client {ms(median(target.client_samples))}" if target.client_samples else ""
+        rows.append(
+            Row(
+                section,
+                f"{target.name} (import {target.module})",
+                f"{ms(value)} · {ratio:.2f}x floor (paired){client}",
+                f"floor {ms(floor_s)}; target <= {COLD_RATIO_TARGET}x",
+                verdict(ratio <= COLD_RATIO_TARGET),
+                {
+                    "median_s": value,
+                    "ratio": ratio,
+                    "paired_ratios": target.ratios,
+                    "samples_s": target.samples,
+                    "client_median_s": median(target.client_samples) if target.client_samples else None,
+                    "modules_loaded": target.modules,
+                    "notable_modules": target.notable,
+                },
+            )
+        )
+    return rows
+
+
+def artifact_rows(found: list[cold.Artifact]) -> list[Row]:
+    rows = []
+    layer = found[0]
+    copies = [f"{a.logical_id}/{path}" for a in found for path in a.runtime_copies]
+    rows.append(
+        Row(
+            "artifacts",
+            "boto3/botocore/s3transfer copies in the layer and functions",
+            ", ".join(copies) if copies else "none",
+            "target: none (the runtime provides them)",
+            verdict(not copies and layer.size >= 0),
+            {"copies": copies},
+        )
+    )
+    sources = sum(a.sources for a in found)
+    missing = [f"{a.logical_id}/{path}" for a in found for path in a.missing_bytecode]
+    rows.append(
+        Row(
+            "artifacts",
+            "compiled bytecode (.pyc for cpython-313)",
+            f"{sources - len(missing)} of {sources} .py files compiled",
+            "target: all (/opt and /var/task are read-only)",
+            verdict(not missing and sources > 0),
+            {"missing": missing[:50]},
+        )
+    )
+    for artifact in found:
+        if artifact.size < 0:
+            rows.append(Row("size", artifact.logical_id, "not built", "run make build", MISS))
+            continue
+        total = artifact.size + (layer.size if artifact is not layer else 0)
+        reference = (
+            f"with layer {total / MIB:.2f} MiB of the 250 MiB unzipped limit"
+            if artifact is not layer
+            else "Lambda limit: 250 MiB unzipped, function + layers"
+        )
+        rows.append(
+            Row(
+                "size",
+                artifact.logical_id,
+                mib(artifact.size),
+                reference,
+                verdict(total <= cold.LAMBDA_UNZIPPED_LIMIT),
+                {"bytes": artifact.size},
+            )
+        )
+    return rows
+
+
+def warm_rows(results: list[warm.HookResult]) -> list[Row]:
+    rows = []
+    for result in results:
+        case = result.case
+        p50, p99 = result.p(50), result.p(99)
+        floor50 = result.floor(50)
+        target = f"target p50 <= {case.target_p50_ms} ms" if case.target_p50_ms is not None else "no target set"
+        notes = []
+        if result.failures:
+            notes.append(f"{result.failures} unexpected answers")
+        if result.missed:
+            notes.append(f"{len(result.missed)} calls not replayed")
+        passed = case.target_p50_ms is None or p50 * 1000 <= case.target_p50_ms
+        rows.append(
+            Row(
+                "warm overhead",
+                f"{case.name} ({result.logical_id})",
+                f"p50 {ms(p50)} · p99 {ms(p99)} (n={len(result.samples)})"
+                + (f" · {'; '.join(notes)}" if notes else ""),
+                f"floor p50 {ms(floor50)} (HMAC+JSON+model), x{p50 / floor50:.1f}; {target}",
+                (verdict(passed) if case.target_p50_ms is not None else INFO) if not notes else MISS,
+                {
+                    "p50_s": p50,
+                    "p99_s": p99,
+                    "floor_p50_s": floor50,
+                    "floor_p99_s": result.floor(99),
+                    "iterations": len(result.samples),
+                    "failures": result.failures,
+                    "replayed_calls": result.replayed,
+                    "missed_calls": result.missed,
+                },
+            )
+        )
+    return rows
+
+
+def _calls_text(calls: list[str]) -> str:
+    if not calls:
+        return "0"
+    counts: dict[str, int] = {}
+    for call in calls:
+        counts[call] = counts.get(call, 0) + 1
+    return f"{len(calls)} (" + ", ".join(f"{name}{f' x{n}' if n > 1 else ''}" for name, n in counts.items()) + ")"
+
+
+def call_rows(results: list[warm.HookResult]) -> list[Row]:
+    rows = []
+    for result in results:
+        case = result.case
+        cold_n, warm_n = len(result.cold_calls), len(result.warm_calls)
+        if case.target_calls is None:
+            reference, status = "no target set", INFO
+        else:
+            reference = f"target <= {case.target_calls}" + (" (0 warm is better)" if case.target_calls == 1 else "")
+            if warm_n > case.target_calls:
+                status = MISS
+            elif cold_n > case.target_calls:
+                status = f"ok warm; cold +{cold_n - case.target_calls}"
+            else:
+                status = OK
+        if not result.secrets_client_seen:
+            status = f"{status}; secrets client not Powertools' default"
+        rows.append(
+            Row(
+                "AWS calls/request",
+                f"{case.name}",
+                f"cold {_calls_text(result.cold_calls)} · warm {_calls_text(result.warm_calls)}",
+                reference,
+                status,
+                {
+                    "cold": result.cold_calls,
+                    "warm": result.warm_calls,
+                    "warm_average": result.warm_calls_per_request,
+                },
+            )
+        )
+    return rows
+
+
+def checkout_row(run: checkouts.CheckoutRun) -> Row:
+    reference = "target: 500 full checkouts at concurrency 8, 0 errors, 0 invariant violations"
+    subject = f"{run.checkouts} simulated full checkouts at concurrency {run.concurrency}"
+    if run.pending:
+        return Row("local stack", subject, run.pending, reference, PENDING)
+    first = f"; first: {run.first_errors[0][:90]}" if run.first_errors else ""
+    if run.stack_exit_code is not None:
+        first += f"; the stack process exited with {run.stack_exit_code} during the run"
+    if run.errors or run.invariant_violations:
+        status = MISS
+    elif run.checkouts >= 500 and run.concurrency >= 8:
+        status = OK
+    else:
+        status = "ok (smaller run than the target's)"
+    return Row(
+        "local stack",
+        subject,
+        f"{run.per_second:.1f} checkouts/s ({run.seconds:.1f} s; first fifth {run.early_per_second:.1f}/s, "
+        f"last fifth {run.late_per_second:.1f}/s), {run.errors} errors, "
+        f"{run.invariant_violations} invariant violations{first}",
+        reference,
+        status,
+        {
+            "seconds": run.seconds,
+            "per_second": run.per_second,
+            "early_per_second": run.early_per_second,
+            "late_per_second": run.late_per_second,
+            "errors": run.errors,
+            "invariant_violations": run.invariant_violations,
+            "first_errors": run.first_errors,
+            "error_kinds": run.error_kinds,
+            "stack_exit_code": run.stack_exit_code,
+            "stack_log_tail": run.stack_log_tail,
+        },
+    )
+
+
+# ---------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m devstack.bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer runs and iterations (CI smoke)")
+    parser.add_argument("--json", type=Path, help="also write every row with its raw figures to this file")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of each hook's warm loop to stderr")
+    parser.add_argument("--cold-runs", type=int, help="fresh processes per function (default 7, quick 3)")
+    parser.add_argument("--iterations", type=int, help="timed warm invocations per hook (default 2000, quick 300)")
+    parser.add_argument("--warmup", type=int, help="untimed warm invocations per hook (default 100, quick 30)")
+    parser.add_argument("--checkouts", type=int, help="local stack checkouts (default 500, quick 50)")
+    parser.add_argument("--concurrency", type=int, help="local stack concurrency (default 8)")
+    parser.add_argument(
+        "--cold-env",
+        choices=cold.COLD_ENVIRONMENTS,
+        default="lambda",
+        help="Lambda markers in the cold-init processes (default lambda: LAMBDA_TASK_ROOT set, Tracer off)",
+    )
+    parser.add_argument("--skip-cold", action="store_true", help="leave out cold init")
+    parser.add_argument("--skip-local", action="store_true", help="leave out the local stack checkouts")
+    args = parser.parse_args(argv)
+    for name, value in (QUICK if args.quick else DEFAULTS).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    cold.check_interpreter()
+    started = datetime.now(UTC)
+    meta: dict[str, Any] = {
+        "date": started.strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "load_average_start": load_average(),
+        "settings": {k: getattr(args, k) for k in (*DEFAULTS, "quick", "cold_env")},
+    }
+    template = load_template()
+    specs = function_specs(template, LocalResolver(template, warm.STACK_NAME))
+    rows: list[Row] = []
+
+    if not args.skip_cold:
+        progress(f"cold init: {len(specs)} functions + floor, {args.cold_runs} fresh processes each")
+        rows += cold_rows(cold.measure(specs, args.cold_runs, mode=args.cold_env), args.cold_env)
+    progress(f"warm: {args.iterations} timed invocations per hook after {args.warmup} warm-ups")
+    hook_results = warm.run(iterations=args.iterations, warmup=args.warmup, profile=args.profile, progress=progress)
+    rows += warm_rows(hook_results)
+    rows += call_rows(hook_results)
+    rows += artifact_rows(cold.artifacts([spec.logical_id for spec in specs]))
+    if args.skip_local:
+        run = checkouts.CheckoutRun(args.checkouts, args.concurrency, pending="skipped (--skip-local)")
+    else:
+        progress(f"local stack: {args.checkouts} checkouts at concurrency {args.concurrency}")
+        run = checkouts.local_stack_checkouts(args.checkouts, args.concurrency)
+    rows.append(checkout_row(run))
+    meta["load_average_end"] = load_average()
+    meta["seconds"] = round((datetime.now(UTC) - started).total_seconds(), 1)
+
+    if args.profile:
+        for result in hook_results:
+            print(f"\n===== cProfile: {result.case.name} =====\n{result.profile}", file=sys.stderr)
+    cpu = meta["machine"]
+    print(
+        f"Benchmark {meta['date']} · {cpu['nproc']} x {cpu['cpu']} · Python {cpu['python']} · "
+        f"load {meta['load_average_start']} -> {meta['load_average_end']} · {meta['seconds']} s"
+        + (" · --quick" if args.quick else "")
+    )
+    print()
+    print(render_table(rows), end="")
+    if args.json:
+        args.json.write_text(json.dumps(document(rows, meta), indent=2) + "\n", encoding="utf-8")
+        progress(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

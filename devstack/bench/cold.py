@@ -1,0 +1,269 @@
+"""Cold init of every function from the `sam build` output, and what the built artifacts contain.
+
+Each measurement is a fresh `python -I -S -B` process whose sys.path is what Lambda gives a function: the function's
+code (/var/task), the shared layer (/opt/python) and a "runtime" folder holding only what /var/runtime provides
+(boto3, botocore, s3transfer, jmespath, dateutil, six, urllib3, symlinked from this venv), then the standard library.
+"""
+
+import ast
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devstack.template import ROOT, FunctionSpec
+
+BUILD_DIR = ROOT / ".aws-sam" / "build"
+LAYER_LOGICAL_ID = "SharedLayer"
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
+# What must never be copied into our artifacts: the Lambda runtime already has it.
+RUNTIME_ONLY = ("boto3", "botocore", "s3transfer")
+LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024  # function + all its layers
+# Modules whose presence after a handler import is worth reporting (heavy, or only some functions need them).
+NOTABLE_MODULES = (
+    "requests",
+    "aws_xray_sdk",
+    "pydantic",
+    "aws_lambda_powertools.event_handler",
+    "aws_lambda_powertools.utilities.parser",
+    "aws_lambda_powertools.utilities.idempotency",
+    "aws_lambda_powertools.utilities.parameters",
+    "boto3.dynamodb.types",
+)
+
+# Runs in the child. Nothing is imported before the clock starts except what the interpreter already loaded
+# (sys, time and importlib are built in or frozen), and nothing is printed through json (not imported yet).
+CHILD_CODE = """
+import importlib, sys, time
+function_dir, layer_dir, runtime_dir, target, notable = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+sys.path[:0] = [p for p in (function_dir, layer_dir, runtime_dir) if p]
+started = time.perf_counter()
+if target == ":floor":
+    import boto3
+    boto3.client("dynamodb")
+else:
+    importlib.import_module(target)
+elapsed = time.perf_counter() - started
+client = None
+aws = sys.modules.get("bolt_merchant.adapters.aws")
+if aws is not None:
+    started = time.perf_counter()
+    aws.dynamodb()
+    client = time.perf_counter() - started
+loaded = sorted(name for name in notable.split(",") if name in sys.modules)
+print(repr({"seconds": elapsed, "client_seconds": client, "modules": len(sys.modules), "notable": loaded}))
+"""
+
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+# What the child's environment says about being in Lambda (see BENCHMARKS.md):
+# - "lambda" (default): LAMBDA_TASK_ROOT is set, as in Lambda, so the X-Ray SDK takes its Lambda path (LocalSampler);
+#   POWERTOOLS_TRACE_DISABLED keeps Powertools' Tracer off, as the benchmark's brief asks.
+# - "bare": neither set. The X-Ray SDK then builds its centralised DefaultSampler, which creates two botocore X-Ray
+#   clients at import (aws/aws-xray-sdk-python#273, #311): ~100-150 ms that never happens in Lambda.
+# - "traced": LAMBDA_TASK_ROOT and AWS_LAMBDA_FUNCTION_NAME set, Tracer on, as a deployed stage with Tracing: Active.
+COLD_ENVIRONMENTS = ("lambda", "bare", "traced")
+
+
+def lambda_markers(mode: str, function_dir: Path | None, function_name: str) -> dict[str, str]:
+    task_root = str(function_dir) if function_dir is not None else str(BUILD_DIR)
+    if mode == "lambda":
+        return {"LAMBDA_TASK_ROOT": task_root, "POWERTOOLS_TRACE_DISABLED": "true"}
+    if mode == "traced":
+        return {"LAMBDA_TASK_ROOT": task_root, "AWS_LAMBDA_FUNCTION_NAME": function_name}
+    if mode == "bare":
+        return {}
+    raise ValueError(f"unknown cold environment {mode!r}; one of {COLD_ENVIRONMENTS}")
+
+
+@dataclass
+class ColdTarget:
+    """One thing to import cold: a function's handler module, or the boto3 + DynamoDB client floor."""
+
+    name: str
+    module: str
+    function_dir: Path | None
+    environment: dict[str, str] = field(default_factory=dict)
+    samples: list[float] = field(default_factory=list)
+    client_samples: list[float] = field(default_factory=list)
+    ratios: list[float] = field(default_factory=list)  # each sample over the floor sample taken just before it
+    modules: int = 0
+    notable: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def is_floor(self) -> bool:
+        return self.module == ":floor"
+
+
+def check_interpreter() -> None:
+    if sys.version_info[:2] != (3, 13):
+        raise SystemExit(f"the benchmark needs Python 3.13 (the functions' runtime), not {sys.version.split()[0]}")
+
+
+@contextmanager
+def runtime_dir() -> Iterator[Path]:
+    """A temporary /var/runtime look-alike: symlinks to this venv's copies of the runtime-provided packages."""
+    with tempfile.TemporaryDirectory(prefix="bench-runtime-") as temp:
+        root = Path(temp)
+        for name in RUNTIME_PACKAGES:
+            spec = importlib.util.find_spec(name)
+            if spec is None or spec.origin is None:
+                raise SystemExit(f"{name} is not installed in this environment (run make build first)")
+            origin = Path(spec.origin)
+            source = origin.parent if origin.name == "__init__.py" else origin
+            (root / source.name).symlink_to(source)
+        yield root
+
+
+def targets(specs: Sequence[FunctionSpec], build_dir: Path = BUILD_DIR) -> list[ColdTarget]:
+    found = [ColdTarget("floor: import boto3 + boto3.client('dynamodb')", ":floor", None)]
+    for spec in specs:
+        found.append(ColdTarget(spec.logical_id, spec.module, build_dir / spec.logical_id, dict(spec.environment)))
+    return found
+
+
+def child_environment(target: ColdTarget, home: Path, mode: str = "lambda") -> dict[str, str]:
+    """A clean environment: the function's own variables, fake credentials, no config files, no bytecode writes,
+    and the Lambda markers of `mode` (AWS_LAMBDA_FUNCTION_NAME only in "traced")."""
+    return {
+        **target.environment,
+        **lambda_markers(mode, target.function_dir, target.name),
+        **FAKE_CREDENTIALS,
+        "HOME": str(home),
+        "AWS_CONFIG_FILE": str(home / "missing-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "missing-credentials"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+    }
+
+
+def run_once(target: ColdTarget, layer_dir: Path, runtime: Path, mode: str = "lambda") -> None:
+    function_dir = "" if target.function_dir is None else str(target.function_dir)
+    layer = "" if target.is_floor else str(layer_dir)
+    # -I: ignore PYTHON* variables and the user site; -S: no site-packages; -B: never write .pyc (-I would
+    # ignore PYTHONDONTWRITEBYTECODE, so it is passed as a flag too).
+    command = [sys.executable, "-I", "-S", "-B", "-c", CHILD_CODE]
+    command += [function_dir, layer, str(runtime), target.module, ",".join(NOTABLE_MODULES)]
+    completed = subprocess.run(  # noqa: S603 - our own interpreter and code
+        command, env=child_environment(target, runtime, mode), capture_output=True, text=True, timeout=120, check=False
+    )
+    if completed.returncode != 0:
+        target.error = (completed.stderr.strip().splitlines() or ["failed"])[-1][:200]
+        return
+    result: dict[str, Any] = ast.literal_eval(completed.stdout.strip().splitlines()[-1])
+    target.samples.append(float(result["seconds"]))
+    if result["client_seconds"] is not None:
+        target.client_samples.append(float(result["client_seconds"]))
+    target.modules = int(result["modules"])
+    target.notable = list(result["notable"])
+
+
+def measure(
+    specs: Sequence[FunctionSpec], runs: int, build_dir: Path = BUILD_DIR, mode: str = "lambda"
+) -> list[ColdTarget]:
+    """Every function `runs` times, each run right after a floor run, round-robin over the functions.
+
+    On a shared machine the load moves between rounds by 2x or more; each function sample is therefore paired
+    with the floor sample taken just before it, and the ratio reported is the median of those paired ratios."""
+    check_interpreter()
+    lambda_markers(mode, None, "")  # refuse an unknown mode before starting
+    all_targets = targets(specs, build_dir)
+    floor, functions = all_targets[0], all_targets[1:]
+    layer_dir = build_dir / LAYER_LOGICAL_ID / "python"
+    with runtime_dir() as runtime:
+        for _ in range(runs):
+            for target in functions:
+                if target.error is not None or floor.error is not None:
+                    continue
+                if target.function_dir is not None and not target.function_dir.is_dir():
+                    target.error = "not built: run make build"
+                    continue
+                run_once(floor, layer_dir, runtime, mode)
+                floor_sample = floor.samples[-1] if floor.error is None else None
+                before = len(target.samples)
+                run_once(target, layer_dir, runtime, mode)
+                if floor_sample and len(target.samples) > before:
+                    target.ratios.append(target.samples[-1] / floor_sample)
+    return all_targets
+
+
+# ---------------------------------------------------------------- artifacts
+
+
+def tree_size(path: Path) -> int:
+    total = 0
+    for directory, _, files in os.walk(path):
+        for name in files:
+            total += (Path(directory) / name).lstat().st_size
+    return total
+
+
+def import_roots(path: Path) -> list[Path]:
+    """Where Lambda imports from in an artifact: its root (function), python/ and python/lib/python3.x/site-packages
+    (layer)."""
+    roots = [path, path / "python", *sorted((path / "python" / "lib").glob("python3*/site-packages"))]
+    return [root for root in roots if root.is_dir()]
+
+
+def runtime_copies(path: Path) -> list[str]:
+    """boto3/botocore/s3transfer packages or their dist-info found at an import root of the artifact."""
+    found = []
+    for root in import_roots(path):
+        for entry in root.iterdir():
+            base = entry.name.split("-", 1)[0].split(".", 1)[0].lower()
+            if base in RUNTIME_ONLY:
+                found.append(str(entry.relative_to(path)))
+    return sorted(found)
+
+
+def missing_bytecode(path: Path) -> tuple[int, list[str]]:
+    """(number of .py files, those without a cpython-313 .pyc next to them in __pycache__)."""
+    tag = sys.implementation.cache_tag
+    sources = 0
+    missing = []
+    for directory, _, files in os.walk(path):
+        for name in files:
+            if not name.endswith(".py"):
+                continue
+            sources += 1
+            compiled = Path(directory) / "__pycache__" / f"{name[:-3]}.{tag}.pyc"
+            if not compiled.exists():
+                missing.append(str((Path(directory) / name).relative_to(path)))
+    return sources, missing
+
+
+@dataclass
+class Artifact:
+    logical_id: str
+    path: Path
+    size: int
+    runtime_copies: list[str]
+    sources: int
+    missing_bytecode: list[str]
+
+
+def artifacts(logical_ids: Sequence[str], build_dir: Path = BUILD_DIR) -> list[Artifact]:
+    found = []
+    for logical_id in [LAYER_LOGICAL_ID, *logical_ids]:
+        path = build_dir / logical_id
+        if not path.is_dir():
+            found.append(Artifact(logical_id, path, -1, [], 0, []))
+            continue
+        sources, missing = missing_bytecode(path)
+        found.append(Artifact(logical_id, path, tree_size(path), runtime_copies(path), sources, missing))
+    return found

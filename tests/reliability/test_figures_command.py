@@ -1,0 +1,32 @@
+"""python -m devstack.reliability: the table it prints and the block it writes into RELIABILITY.md."""
+
+from pathlib import Path
+
+from devstack import reliability
+
+
+def test_the_table_has_a_row_per_area_in_order_and_a_total() -> None:
+    areas = {"faults": {"cases": 2, "unexpected_5xx": 1}, "signatures": {"cases": 3, "rejected": 3}, "extra": {}}
+
+    lines = reliability.table(areas).splitlines()
+
+    assert lines[0].startswith("| area | cases tried | rejected as expected | unexpected 5xx |")
+    assert [line.split("|")[1].strip() for line in lines[2:]] == ["signatures", "faults", "extra", "**total**"]
+    assert lines[-1] == "| **total** | 5 | 3 | 1 | 0 | 0 | 0 | 0 |"
+
+
+def test_update_replaces_only_the_block_between_the_marks(tmp_path: Path) -> None:
+    document = tmp_path / "RELIABILITY.md"
+    document.write_text(f"intro\n{reliability.START_MARK}\nold\n{reliability.END_MARK}\nrest\n", encoding="utf-8")
+
+    reliability.update_document("new table", document)
+
+    assert document.read_text(encoding="utf-8") == (
+        f"intro\n{reliability.START_MARK}\nnew table\n{reliability.END_MARK}\nrest\n"
+    )
+
+
+def test_the_document_has_the_marks() -> None:
+    text = reliability.DOCUMENT.read_text(encoding="utf-8")
+
+    assert text.index(reliability.START_MARK) < text.index(reliability.END_MARK)
