@@ -654,6 +654,7 @@ class _FakeBoltServer(ThreadingHTTPServer):
 
 
 class _FakeBoltHandler(BaseHTTPRequestHandler):
+    disable_nagle_algorithm = True  # headers and body go out in separate writes: no delayed-ACK stall
     protocol_version = "HTTP/1.1"
     server: _FakeBoltServer
 

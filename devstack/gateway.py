@@ -61,6 +61,7 @@ class ApiServer(ThreadingHTTPServer):
 
 
 class ApiRequestHandler(BaseHTTPRequestHandler):
+    disable_nagle_algorithm = True  # headers and body go out in separate writes: no delayed-ACK stall
     protocol_version = "HTTP/1.1"
     server: ApiServer
 

@@ -34,6 +34,7 @@ class _SinkServer(ThreadingHTTPServer):
 
 
 class _SinkHandler(BaseHTTPRequestHandler):
+    disable_nagle_algorithm = True  # headers and body go out in separate writes: no delayed-ACK stall
     protocol_version = "HTTP/1.1"
     server: _SinkServer
 

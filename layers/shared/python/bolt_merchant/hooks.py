@@ -54,7 +54,7 @@ def endpoint(*hooks: Hook) -> BoltHookEndpoint:
 def _recover_order(event: TransactionEvent) -> None:
     """Create the order a pending/payment webhook refers to from the cart Bolt sent, as order.create would."""
     assert event.cart is not None
-    request = OrderCreateRequest(order=BoltOrder(cart=event.cart), currency=event.currency)
+    request = OrderCreateRequest(order=BoltOrder(token=event.order_token, cart=event.cart), currency=event.currency)
     try:
         checkout.create_order(
             request, wiring.catalog(), wiring.transaction_store(), wiring.now(), wiring.order_received_url

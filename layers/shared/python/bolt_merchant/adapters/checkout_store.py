@@ -76,7 +76,11 @@ def event_item(event: OutboxEvent) -> dict[str, Any]:
 
 
 def _cart_from(item: Mapping[str, Any]) -> StoredCart:
-    return StoredCart.model_validate_json(item["doc"]["S"])
+    """The document, with the status and order id that order.create sets on the item's own attributes."""
+    cart = StoredCart.model_validate_json(item["doc"]["S"])
+    status = item.get("status", {}).get("S", cart.status)
+    order_id = item.get("order_id", {}).get("S", cart.order_id)
+    return cart.model_copy(update={"status": status, "order_id": order_id})
 
 
 def _order_from(item: Mapping[str, Any]) -> Order:

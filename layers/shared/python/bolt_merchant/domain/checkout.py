@@ -94,6 +94,8 @@ def create_order(
     cart = snapshot.cart
     if cart is None or cart.expires_at <= now:
         raise HookError(BoltCode.ORDER_CART_EXPIRED, "Your session timed out; please refresh your cart")
+    if request.currency is not None and request.currency != cart.currency:
+        raise HookError(BoltCode.ORDER_ITEM_PRICE_UPDATED, f"The cart is priced in {cart.currency}")
     if cart.status != "open":
         raise HookError(BoltCode.ORDER_ALREADY_EXISTS, "An order already exists for this cart")
 
@@ -246,6 +248,10 @@ def update_cart(
     if reference is None:
         raise HookError(BoltCode.ORDER_CART_EXPIRED, "The cart has no order_reference")
     cart = open_cart(reference, store, now)
+    seen_version = (request.cart.metadata or {}).get("cart_version")
+    if seen_version is not None and seen_version != str(cart.version):
+        # Bolt's copy is older than ours: this update was already applied (a redelivery after a lost answer)
+        return CartUpdateData(order_create={"cart": bolt_cart(cart, cart_discounts(cart, store, now))})
     quantities = Counter({line.sku: line.quantity for line in cart.lines})
     for item in request.add_items:
         quantities[item.product_id] += item.quantity

@@ -9,6 +9,7 @@ from bolt_merchant.domain.catalog import CatalogReader, CatalogView
 from bolt_merchant.domain.discounts import PricingContext, evaluate_all, normalise_code
 from bolt_merchant.domain.errors import BoltCode, HookError
 from bolt_merchant.domain.ports import BoltOrderTokens, CartConflict, CheckoutStore
+from bolt_merchant.models.common import is_reference
 from bolt_merchant.models.store import AppliedDiscount, CartLine, StoredCart
 from bolt_merchant.models.storefront import CartView, CreateCartRequest, CreatedCart, OrderToken
 
@@ -71,7 +72,7 @@ def create_cart(
 
 
 def open_cart(cart_id: str, store: CheckoutStore, now: datetime) -> StoredCart:
-    cart = store.get_cart(cart_id)
+    cart = store.get_cart(cart_id) if is_reference(cart_id) else None
     if cart is None or cart.expires_at <= now:
         raise HookError(BoltCode.ORDER_CART_EXPIRED, "Cart not found or expired", http_status=404)
     if cart.status != "open":

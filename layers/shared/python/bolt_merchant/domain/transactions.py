@@ -54,6 +54,7 @@ class TransactionEvent:
     source_reference: str | None = None
     captures: tuple[CaptureInfo, ...] = ()
     cart: Cart | None = None
+    order_token: str | None = None
 
     @property
     def key(self) -> str:
@@ -145,8 +146,9 @@ class _Builder:
     def finish(self) -> Transition:
         if not self.transition.ledger:
             return self.transition
-        if self.values["bolt_transaction_reference"] is None and self.event.reference:
-            self.values["bolt_transaction_reference"] = self.event.reference
+        payment_reference = self.event.source_reference if self.event.hook_type == "credit" else self.event.reference
+        if self.values["bolt_transaction_reference"] is None and payment_reference:
+            self.values["bolt_transaction_reference"] = payment_reference
         self._settle_money()
         self.values["version"] = self.before.version + 1
         self.values["updated_at"] = self.now
@@ -259,6 +261,8 @@ def _authorize(b: _Builder, implied: bool = False) -> None:
 
 def _capture(b: _Builder) -> None:
     event = b.event
+    if b.values["phase"] == "cancelled":
+        return  # _authorize already alerted and recorded the late event: cancellation absorbs it
     captures = event.captures or (
         (CaptureInfo(f"{event.hook_type}:{event.transaction_id or event.reference}", event.amount or 0),)
         if event.hook_type == "payment"

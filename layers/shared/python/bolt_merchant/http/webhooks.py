@@ -12,6 +12,7 @@ from bolt_merchant.domain.errors import BoltCode, DependencyUnavailable, HookErr
 from bolt_merchant.domain.transactions import CaptureInfo, TransactionEvent
 from bolt_merchant.domain.webhooks import WebhookOutcome
 from bolt_merchant.http.bolt_hooks import Rejected, SignedRequestReader, answered, failure, field_paths, unavailable
+from bolt_merchant.models.common import is_reference
 from bolt_merchant.models.webhooks import LegacyWebhook, WebhookV2
 from bolt_merchant.observability import metrics
 
@@ -31,12 +32,13 @@ def parse_transaction_event(body: dict[str, Any]) -> TransactionEvent:
             amount=data.amount,
             currency=data.currency,
             order_reference=cart.order_reference if cart else None,
-            display_id=(cart.display_id or None) if cart else None,
+            display_id=cart.display_id if cart and cart.display_id and is_reference(cart.display_id) else None,
             source_reference=data.source_transaction.reference if data.source_transaction else None,
             captures=tuple(
                 CaptureInfo(c.id, c.amount or 0) for c in data.captures if (c.status or SUCCEEDED) == SUCCEEDED
             ),
             cart=cart,
+            order_token=data.order.token if data.order else None,
         )
     legacy = LegacyWebhook.model_validate(body)
     return TransactionEvent(
@@ -109,6 +111,6 @@ def _card_event_identity(body: dict[str, Any]) -> tuple[str, str]:
     event_type = body.get("type")
     data = body.get("data")
     event_id = data.get("id") if isinstance(data, dict) else None
-    if not isinstance(event_type, str) or not isinstance(event_id, str) or not event_type or not event_id:
+    if not isinstance(event_type, str) or not isinstance(event_id, str) or not is_reference(event_id):
         raise Rejected(422, BoltCode.GENERAL_UNPROCESSABLE, "Invalid or missing fields: type, data.id")
-    return event_type[:64], event_id[:128]
+    return event_type[:64], event_id

@@ -46,8 +46,12 @@ CurrencyCode = Annotated[str, BeforeValidator(_currency_code), Field(pattern=r"^
 _REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
 
 
+def is_reference(value: str) -> bool:
+    return _REFERENCE.fullmatch(value) is not None
+
+
 def _reference(value: str) -> str:
-    if not _REFERENCE.fullmatch(value):
+    if not is_reference(value):
         raise ValueError("must be 1-128 letters, digits, '_', '.', ':' or '-'")
     return value
 

@@ -5,18 +5,20 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, model_validator
 
 from bolt_merchant.models.bolt import Cart, ShortText
-from bolt_merchant.models.common import Cents, InboundModel, NullableList
+from bolt_merchant.models.common import Cents, InboundModel, NullableList, Reference
 
 
 class Capture(InboundModel):
-    id: ShortText
+    """Ids and references end up in DynamoDB keys: they are allow-listed like every Reference."""
+
+    id: Reference
     status: ShortText | None = None
     amount: Cents | None = None
 
 
 class SourceTransaction(InboundModel):
-    id: ShortText | None = None
-    reference: ShortText | None = None
+    id: Reference | None = None
+    reference: Reference | None = None
 
 
 class TransactionOrder(InboundModel):
@@ -27,9 +29,9 @@ class TransactionOrder(InboundModel):
 class Transaction(InboundModel):
     """The transaction object (§4.3); every field may be null."""
 
-    id: ShortText | None = None
+    id: Reference | None = None
     type: ShortText | None = None
-    reference: ShortText | None = None
+    reference: Reference | None = None
     status: ShortText | None = None
     amount: Cents | None = None
     currency: ShortText | None = None
@@ -55,13 +57,15 @@ class WebhookV2(InboundModel):
 class LegacyWebhook(InboundModel):
     """{"id", "reference", "order", "type", "amount", "currency", "status", "display_id", ...}."""
 
-    id: ShortText | None = None
-    reference: ShortText | None = None
-    order: Annotated[ShortText | None, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)] = None
+    id: Reference | None = None
+    reference: Reference | None = None
+    order: Annotated[Reference | None, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v or None)] = None
     type: ShortText
     amount: Cents | None = None
     currency: ShortText | None = None
     status: ShortText | None = None
-    display_id: Annotated[ShortText | None, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)] = None
-    source_transaction_id: ShortText | None = None
-    source_transaction_reference: ShortText | None = None
+    display_id: Annotated[Reference | None, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v or None)] = (
+        None
+    )
+    source_transaction_id: Reference | None = None
+    source_transaction_reference: Reference | None = None
