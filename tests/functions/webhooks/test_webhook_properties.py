@@ -266,9 +266,14 @@ class WebhookSequences(RuleBasedStateMachine):
         self.seen_status[cart_id] = order.status
 
     def _ledger_matches_the_money(self, cart_id: str, order: Order) -> None:
-        """Each capture and credit is in the ledger exactly once, with the amount the order counted."""
+        """Each counted capture and credit is in the ledger exactly once, with the amount the order counted
+        (captures after a cancellation are recorded as not applied and never counted)."""
         ledger = seed.ledger(self.aws, order_id_for(cart_id))
-        captures = {sk.removeprefix("TX#capture#"): e["amount"] for sk, e in ledger.items() if "#capture#" in sk}
+        captures = {
+            sk.removeprefix("TX#capture#"): e["amount"]
+            for sk, e in ledger.items()
+            if "#capture#" in sk and e["applied"]
+        }
         credits = {sk.removeprefix("TX#credit#"): e["amount"] for sk, e in ledger.items() if "#credit#" in sk}
         assert captures == order.captures
         assert credits == order.credits

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bolt_merchant.adapters.aws import dynamodb
-from bolt_merchant.adapters.bolt_api import BoltApiClient
 from bolt_merchant.adapters.catalog_repository import DynamoCatalog
 from bolt_merchant.adapters.checkout_store import DynamoCheckoutStore
 from bolt_merchant.adapters.secrets import SecretsProvider
@@ -15,6 +14,7 @@ from bolt_merchant.adapters.transaction_store import DynamoTransactionStore
 from bolt_merchant.domain.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from bolt_merchant.adapters.bolt_api import BoltApiClient
     from bolt_merchant.adapters.confirmation_mailer import SesMailer
     from bolt_merchant.adapters.idempotency import OncePerKey
     from bolt_merchant.adapters.oms_client import OmsClient
@@ -55,7 +55,9 @@ def _api_key() -> str:
 
 
 @functools.cache
-def bolt_api() -> BoltApiClient:
+def bolt_api() -> "BoltApiClient":
+    from bolt_merchant.adapters.bolt_api import BoltApiClient  # requests is only loaded where Bolt is called
+
     return BoltApiClient(settings().bolt_api_base_url, api_key=_api_key)
 
 
@@ -138,7 +140,9 @@ BACKOFFICE_BOLT_ATTEMPTS = 3
 
 
 @functools.cache
-def backoffice_bolt_api() -> BoltApiClient:
+def backoffice_bolt_api() -> "BoltApiClient":
+    from bolt_merchant.adapters.bolt_api import BoltApiClient
+
     return BoltApiClient(
         settings().bolt_api_base_url,
         api_key=_api_key,

@@ -116,7 +116,8 @@ class _Builder:
         )
 
     def alert(self, alert: Alert) -> None:
-        self.transition.alerts.append(alert)
+        if alert not in self.transition.alerts:  # one alert of a kind per webhook
+            self.transition.alerts.append(alert)
 
     def advance(self, phase: PaymentPhase) -> bool:
         current: PaymentPhase = self.values["phase"]
@@ -261,15 +262,21 @@ def _authorize(b: _Builder, implied: bool = False) -> None:
 
 def _capture(b: _Builder) -> None:
     event = b.event
-    if b.values["phase"] == "cancelled":
-        return  # _authorize already alerted and recorded the late event: cancellation absorbs it
     captures = event.captures or (
         (CaptureInfo(f"{event.hook_type}:{event.transaction_id or event.reference}", event.amount or 0),)
         if event.hook_type == "payment"
         else ()
     )
+    cancelled = b.values["phase"] == "cancelled"
     for capture in captures:
-        if capture.capture_id in b.values["captures"]:
+        key = f"capture#{capture.capture_id}"
+        if capture.capture_id in b.values["captures"] or key in b.values["applied_keys"]:
+            continue
+        if cancelled:
+            # Cancellation absorbs money events: the capture is on the ledger for the operator, not in the totals.
+            b.alert("IllegalTransitionAfterTerminal")
+            b.values["applied_keys"] = [*b.values["applied_keys"], key]
+            b.record(key, amount=capture.amount, applied=False, note="after cancellation")
             continue
         b.values["captures"] = {**b.values["captures"], capture.capture_id: capture.amount}
         b.record(f"capture#{capture.capture_id}", amount=capture.amount)
