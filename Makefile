@@ -5,7 +5,8 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced
-PYTHON313 ?= $(shell command -v python3.13 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1)
+# The first python3.13 that actually runs (a pyenv shim exists even when 3.13 is not selected).
+PYTHON313 ?= $(shell for p in $$(command -v python3.13) $$HOME/.pyenv/versions/3.13*/bin/python3.13; do "$$p" -c '' 2>/dev/null && echo "$$p" && break; done)
 ARCH ?= x86_64
 PORT ?= 3000
 
