@@ -17,18 +17,6 @@ if TYPE_CHECKING:
 # Short timeouts: Bolt waits on our hooks, so a slow dependency must fail fast and be retried by Bolt.
 _CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
 
-RETRYABLE_CODES = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "TransactionConflict",
-        "TransactionInProgressException",
-    }
-)
-
 
 @functools.cache
 def dynamodb() -> "DynamoDBClient":
