@@ -1,5 +1,6 @@
 """Order transitions from transaction webhooks: order, ledger, outbox and stock release in one transaction."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -37,7 +38,9 @@ class DynamoTransactionStore(DynamoCheckoutStore):
             item = self._client.get_item(TableName=self._orders, Key=reference_key(reference)).get("Item")
         return item["order_id"]["S"] if item else None
 
-    def apply_transition(self, before: Order, transition: Transition) -> None:
+    def apply_transition(self, before: Order, transition: Transition, restock: Mapping[str, int] | None = None) -> None:
+        """One transaction: the order (if still at before.version), its ledger entries, outbox events, the payment
+        reference index, released stock and discount uses on cancellation, and any units an operator restocks."""
         order = transition.order
         actions: list[dict[str, Any]] = [
             {
@@ -66,6 +69,7 @@ class DynamoTransactionStore(DynamoCheckoutStore):
             actions.append({"Put": {"TableName": self._orders, "Item": item}})
         if transition.release_inventory:
             actions += self._releases(order)
+        actions += self._stock_returns(restock or {})
         try:
             self._client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
         except BotoCoreError as exc:
@@ -76,22 +80,21 @@ class DynamoTransactionStore(DynamoCheckoutStore):
                 raise StaleOrder(order.order_id) from exc
             raise DependencyUnavailable(f"order transition failed: {error_code(exc)}") from exc
 
-    def _releases(self, order: Order) -> list[dict[str, Any]]:
-        """Give back reserved stock and discount uses of an order that will never be paid."""
-        stock = [
+    def _stock_returns(self, units: Mapping[str, int]) -> list[dict[str, Any]]:
+        return [
             {
                 "Update": {
                     "TableName": self._catalog,
-                    "Key": {"pk": {"S": product_key(line.sku)}},
+                    "Key": {"pk": {"S": product_key(sku)}},
                     "UpdateExpression": "ADD inventory :q, reserved :minus",
-                    "ExpressionAttributeValues": {
-                        ":q": {"N": str(line.quantity)},
-                        ":minus": {"N": str(-line.quantity)},
-                    },
+                    "ExpressionAttributeValues": {":q": {"N": str(count)}, ":minus": {"N": str(-count)}},
                 }
             }
-            for line in order.lines
+            for sku, count in sorted(units.items())
         ]
+
+    def _releases(self, order: Order) -> list[dict[str, Any]]:
+        """Give back reserved stock and discount uses of an order that will never be paid."""
         uses = [
             {
                 "Update": {
@@ -103,7 +106,7 @@ class DynamoTransactionStore(DynamoCheckoutStore):
             }
             for discount in order.discounts
         ]
-        return stock + uses
+        return self._stock_returns({line.sku: line.quantity for line in order.lines}) + uses
 
     def record_card_event(self, event_type: str, event_id: str) -> bool:
         """True the first time this credit-card event is seen."""
