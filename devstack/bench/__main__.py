@@ -243,9 +243,11 @@ def checkout_row(run: checkouts.CheckoutRun) -> Row:
     if run.pending:
         return Row("local stack", subject, run.pending, reference, PENDING)
     first = f"; first: {run.first_errors[0][:90]}" if run.first_errors else ""
+    if run.aborted:
+        first = f"; ABORTED after {run.played} of {run.checkouts}: {run.aborted}" + first
     if run.stack_exit_code is not None:
         first += f"; the stack process exited with {run.stack_exit_code} during the run"
-    if run.errors or run.invariant_violations:
+    if run.errors or run.invariant_violations or run.aborted:
         status = MISS
     elif run.checkouts >= 500 and run.concurrency >= 8:
         status = OK
@@ -256,7 +258,8 @@ def checkout_row(run: checkouts.CheckoutRun) -> Row:
         subject,
         f"{run.per_second:.1f} checkouts/s ({run.seconds:.1f} s; first fifth {run.early_per_second:.1f}/s, "
         f"last fifth {run.late_per_second:.1f}/s), {run.errors} errors, "
-        f"{run.invariant_violations} invariant violations{first}",
+        f"{run.invariant_violations} invariant violations, peak stack RSS {run.peak_rss_bytes / 1024**3:.1f} GiB"
+        f"{first}",
         reference,
         status,
         {
@@ -269,6 +272,9 @@ def checkout_row(run: checkouts.CheckoutRun) -> Row:
             "first_errors": run.first_errors,
             "error_kinds": run.error_kinds,
             "stack_exit_code": run.stack_exit_code,
+            "aborted": run.aborted,
+            "played": run.played,
+            "peak_rss_bytes": run.peak_rss_bytes,
             "stack_log_tail": run.stack_log_tail,
         },
     )
@@ -292,6 +298,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=cold.COLD_ENVIRONMENTS,
         default="lambda",
         help="Lambda markers in the cold-init processes (default lambda: LAMBDA_TASK_ROOT set, Tracer off)",
+    )
+    parser.add_argument(
+        "--stack-rss-limit-gib",
+        type=float,
+        default=checkouts.DEFAULT_RSS_LIMIT_BYTES / 1024**3,
+        help="stop the local stack run when the stack process grows past this (default 4)",
     )
     parser.add_argument("--skip-cold", action="store_true", help="leave out cold init")
     parser.add_argument("--skip-local", action="store_true", help="leave out the local stack checkouts")
@@ -328,7 +340,8 @@ def main(argv: list[str] | None = None) -> int:
         run = checkouts.CheckoutRun(args.checkouts, args.concurrency, pending="skipped (--skip-local)")
     else:
         progress(f"local stack: {args.checkouts} checkouts at concurrency {args.concurrency}")
-        run = checkouts.local_stack_checkouts(args.checkouts, args.concurrency)
+        limit = int(args.stack_rss_limit_gib * 1024**3)
+        run = checkouts.local_stack_checkouts(args.checkouts, args.concurrency, limit)
     rows.append(checkout_row(run))
     meta["load_average_end"] = load_average()
     meta["seconds"] = round((datetime.now(UTC) - started).total_seconds(), 1)

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +37,9 @@ READY_TIMEOUT_SECONDS = 90
 SECRET_OVERRIDES = ("BOLT_SIGNING_SECRET", "BOLT_SIGNING_SECRET_PENDING", "BOLT_API_KEY")
 
 HappyPath = Callable[[str, int], "Outcome"]
+# moto keeps the table copies it makes for every TransactWriteItems (see BENCHMARKS.md): a long run can take the
+# machine's memory. The stack is stopped, and the run reported as aborted, past this resident size.
+DEFAULT_RSS_LIMIT_BYTES = 4 * 1024**3
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class Outcome:
     error: str | None = None
     invariant_violations: int = 0
     finished: float = 0.0  # perf_counter when the checkout ended
+    skipped: bool = False  # not played: the run was aborted before its turn
 
 
 @dataclass
@@ -58,6 +63,9 @@ class CheckoutRun:
     first_errors: list[str] = field(default_factory=list)
     error_kinds: dict[str, int] = field(default_factory=dict)  # reason (digits blanked) -> count
     stack_exit_code: int | None = None  # set when the stack process had died by the end of the run
+    aborted: str | None = None  # why the run was stopped early (the stack outgrew its memory limit)
+    played: int = 0
+    peak_rss_bytes: int = 0
     stack_log_tail: list[str] = field(default_factory=list)
     # checkouts/s over the first and the last fifth of the completions: a stack that slows down as its tables
     # grow shows here
@@ -66,7 +74,7 @@ class CheckoutRun:
 
     @property
     def per_second(self) -> float:
-        return self.checkouts / self.seconds if self.seconds else 0.0
+        return self.played / self.seconds if self.seconds else 0.0
 
 
 def find_happy_path() -> HappyPath | str:
@@ -187,29 +195,87 @@ def _rate(started: float, finished: list[float], first: int, last: int) -> float
     return (last - first + 1) / seconds if seconds > 0 else 0.0
 
 
-def local_stack_checkouts(n: int, concurrency: int) -> CheckoutRun:
+def resident_bytes(pid: int) -> int | None:
+    """VmRSS of a process (Linux /proc), None where unavailable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+class MemoryWatch:
+    """Samples the stack's resident size every second; past the limit, stops the stack and sets `stop`."""
+
+    def __init__(self, stack: StackProcess, limit_bytes: int) -> None:
+        self.stack = stack
+        self.limit = limit_bytes
+        self.stop = threading.Event()
+        self.peak = 0
+        self.reason: str | None = None
+        self.stopped_at = float("inf")
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="bench-rss", daemon=True)
+
+    def __enter__(self) -> "MemoryWatch":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._thread.join(timeout=5)
+
+    def _watch(self) -> None:
+        while not self._done.wait(1.0):
+            size = resident_bytes(self.stack.process.pid)
+            if size is None:
+                return
+            self.peak = max(self.peak, size)
+            if size > self.limit:
+                self.reason = f"stack RSS {size / 1024**3:.1f} GiB > limit {self.limit / 1024**3:.1f} GiB"
+                self.stopped_at = time.perf_counter()
+                self.stop.set()
+                self.stack.process.kill()
+                return
+
+
+def local_stack_checkouts(n: int, concurrency: int, rss_limit_bytes: int = DEFAULT_RSS_LIMIT_BYTES) -> CheckoutRun:
     """N happy-path checkouts against a fresh local stack, `concurrency` at a time; one untimed checkout first
-    (the stack's own cold starts are not throughput)."""
+    (the stack's own cold starts are not throughput). Stopped early if the stack outgrows `rss_limit_bytes`."""
     run = CheckoutRun(checkouts=n, concurrency=concurrency)
     happy = find_happy_path()
     if isinstance(happy, str):
         run.pending = happy
         return run
-    with local_stack(containers=concurrency) as stack:
+    with local_stack(containers=concurrency) as stack, MemoryWatch(stack, rss_limit_bytes) as watch:
         base_url = stack.url
-        warmup = _one(happy, base_url, -1)
+
+        def play(number: int) -> Outcome:
+            if watch.stop.is_set():
+                return Outcome(skipped=True, finished=time.perf_counter())
+            return _one(happy, base_url, number)
+
+        warmup = play(-1)
         if warmup.error is not None:
             run.first_errors.append(f"warm-up: {warmup.error}")
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            outcomes = list(pool.map(lambda number: _one(happy, base_url, number), range(n)))
+            played = [outcome for outcome in pool.map(play, range(n)) if not outcome.skipped]
+        # checkouts cut off by the stop are not the stack's errors: they are left out with the skipped ones
+        outcomes = [o for o in played if o.error is None or o.finished < watch.stopped_at]
         run.seconds = time.perf_counter() - started
-        run.stack_exit_code = stack.exit_code()
+        run.aborted = watch.reason
+        run.peak_rss_bytes = watch.peak
+        run.stack_exit_code = None if watch.reason else stack.exit_code()
         run.stack_log_tail = stack.log_tail()
+    run.played = len(outcomes)
     finished = sorted(outcome.finished for outcome in outcomes)
-    fifth = max(1, n // 5)
+    count = len(finished)
+    fifth = max(1, count // 5)
     run.early_per_second = _rate(started, finished, 0, fifth - 1)
-    run.late_per_second = _rate(started, finished, n - fifth, n - 1)
+    run.late_per_second = _rate(started, finished, count - fifth, count - 1)
     failures = [outcome.error for outcome in outcomes if outcome.error is not None]
     run.errors = len(failures)
     run.invariant_violations = sum(outcome.invariant_violations for outcome in outcomes)
