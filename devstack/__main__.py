@@ -4,6 +4,7 @@ import signal
 import threading
 
 from devstack.oms_sink import ADMIN_PATH
+from devstack.process import READY_LINE
 from devstack.ses import SENT_EMAILS_PATH
 from devstack.stack import LocalStack
 
@@ -24,7 +25,7 @@ def main() -> None:
         signal.signal(signum, lambda *_: stopping.set())
     stack = LocalStack()
     try:
-        print(f"local stack ready on {stack.start()}", flush=True)
+        print(f"{READY_LINE}{stack.start()}", flush=True)
         print("\n".join(fanout_lines(stack)), flush=True)
         stopping.wait()
     finally:

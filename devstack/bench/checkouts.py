@@ -12,10 +12,6 @@ import importlib
 import importlib.util
 import os
 import re
-import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,14 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devstack.process import StackProcess, stack_process
 from devstack.settings import DEFAULT_SIGNING_SECRET
-from devstack.template import ROOT
 
 SIMULATOR_MODULE = "devstack.simulator"
 SIMULATOR_CHECKOUT = ("devstack.simulator.scenarios", "run_checkout")
 HAPPY_PATH_FUNCTIONS = ("run_happy_path", "happy_path_checkout", "happy_path")
-READY_PREFIX = "local stack ready on "
-READY_TIMEOUT_SECONDS = 90
 # The simulator signs with devstack's default secrets: a developer's own must not reach the stack.
 SECRET_OVERRIDES = ("BOLT_SIGNING_SECRET", "BOLT_SIGNING_SECRET_PENDING", "BOLT_API_KEY")
 
@@ -119,63 +113,13 @@ def _adapt_happy_path(happy: Callable[[str], Any]) -> HappyPath:
     return one
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class StackProcess:
-    url: str
-    process: "subprocess.Popen[bytes]"
-    log: Path
-
-    def exit_code(self) -> int | None:
-        """None while the stack still runs."""
-        return self.process.poll()
-
-    def log_tail(self, lines: int = 15) -> list[str]:
-        return self.log.read_text(errors="replace").splitlines()[-lines:]
-
-
 @contextmanager
 def local_stack(containers: int) -> Iterator[StackProcess]:
-    """`python -m devstack` on a free port (as tests/e2e starts it), with its output in a temporary log."""
+    """`python -m devstack` on a free port, without a developer's own secrets: the simulator signs with the dev ones."""
     inherited = {name: value for name, value in os.environ.items() if name not in SECRET_OVERRIDES}
-    env = {
-        **inherited,
-        "PORT": str(_free_port()),
-        "PYTHONUNBUFFERED": "1",
-        "LOCAL_CONTAINERS": os.environ.get("LOCAL_CONTAINERS", str(containers)),
-    }
-    with tempfile.TemporaryDirectory(prefix="bench-stack-") as temp:
-        log = Path(temp) / "stack.log"
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "devstack"], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
-            )
-        try:
-            yield StackProcess(_wait_until_ready(process, log), process, log)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_until_ready(process: "subprocess.Popen[bytes]", log: Path) -> str:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        for line in log.read_text(errors="replace").splitlines():
-            if line.startswith(READY_PREFIX):
-                return line.removeprefix(READY_PREFIX).strip()
-        if process.poll() is not None:
-            break
-        time.sleep(0.05)
-    raise RuntimeError(f"local stack did not become ready:\n{log.read_text(errors='replace')[-4000:]}")
+    environment = {**inherited, "LOCAL_CONTAINERS": os.environ.get("LOCAL_CONTAINERS", str(containers))}
+    with stack_process(environment) as stack:
+        yield stack
 
 
 def _one(happy: HappyPath, base_url: str, number: int) -> Outcome:

@@ -8,59 +8,24 @@ BOLT_SIGNING_SECRET_PENDING if set, else the dev defaults), sending both headers
 
 import argparse
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from devstack.process import StackFailed, stack_process
 from devstack.settings import bolt_secret_document
 from devstack.simulator.cli import play
 from devstack.simulator.report import summary_text
 from devstack.simulator.scenarios import SCENARIOS, Options
 
-ROOT = Path(__file__).resolve().parents[2]
-READY_LINE = "local stack ready on "
-READY_TIMEOUT_SECONDS = 90.0
-
-
-class StackFailed(RuntimeError):
-    pass
-
 
 @contextmanager
 def local_stack(port: int = 0, env: Mapping[str, str] | None = None, log_path: Path | None = None) -> Iterator[str]:
     """`python -m devstack` in a subprocess until the block ends; yields its base URL. port 0: a free port."""
-    with tempfile.TemporaryDirectory(prefix="devstack-demo-") as scratch:
-        log = log_path or Path(scratch) / "stack.log"
-        environment = {**os.environ, **(env or {}), "PORT": str(port), "PYTHONUNBUFFERED": "1"}
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "devstack"], cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT
-            )
-        try:
-            yield _wait_until_ready(process, log)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_until_ready(process: "subprocess.Popen[bytes]", log: Path) -> str:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        for line in log.read_text(errors="replace").splitlines():
-            if line.startswith(READY_LINE):
-                return line.removeprefix(READY_LINE).strip()
-        if process.poll() is not None:
-            break
-        time.sleep(0.05)
-    raise StackFailed(f"the local stack did not start:\n{log.read_text(errors='replace')[-4000:]}")
+    with stack_process({**os.environ, **(env or {})}, port, log_path) as stack:
+        yield stack.url
 
 
 def main(argv: Sequence[str] | None = None) -> int:
