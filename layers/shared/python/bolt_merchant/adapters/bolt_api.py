@@ -135,14 +135,8 @@ class BoltApiClient:
         merchant_event_id: str | None = None,
     ) -> dict[str, Any]:
         """POST /v1/merchant/transactions/capture: the transaction, with its `captures`, after this one."""
-        body = {
-            "transaction_reference": reference,
-            "amount": amount,
-            "currency": currency,
-            "skip_hook_notification": True,
-            **({"merchant_event_id": merchant_event_id} if merchant_event_id else {}),
-        }
-        return self._transaction_action("/v1/merchant/transactions/capture", body, idempotency_key)
+        body = {"amount": amount, "currency": currency}
+        return self._merchant_action("capture", reference, body, idempotency_key, merchant_event_id)
 
     def credit(
         self,
@@ -153,23 +147,28 @@ class BoltApiClient:
         merchant_event_id: str | None = None,
     ) -> dict[str, Any]:
         """POST /v1/merchant/transactions/credit: the new cc_credit transaction (the refund)."""
-        body = {
-            "transaction_reference": reference,
-            "amount": amount,
-            "currency": currency,
-            "skip_hook_notification": True,
-            **({"merchant_event_id": merchant_event_id} if merchant_event_id else {}),
-        }
-        return self._transaction_action("/v1/merchant/transactions/credit", body, idempotency_key)
+        body = {"amount": amount, "currency": currency}
+        return self._merchant_action("credit", reference, body, idempotency_key, merchant_event_id)
 
     def void(self, reference: str, idempotency_key: str, merchant_event_id: str | None = None) -> dict[str, Any]:
         """POST /v1/merchant/transactions/void: the transaction, cancelled."""
+        return self._merchant_action("void", reference, {}, idempotency_key, merchant_event_id)
+
+    def _merchant_action(
+        self,
+        action: str,
+        reference: str,
+        fields: Mapping[str, Any],
+        idempotency_key: str,
+        merchant_event_id: str | None,
+    ) -> dict[str, Any]:
         body = {
             "transaction_reference": reference,
+            **fields,
             "skip_hook_notification": True,
             **({"merchant_event_id": merchant_event_id} if merchant_event_id else {}),
         }
-        return self._transaction_action("/v1/merchant/transactions/void", body, idempotency_key)
+        return self._transaction_action(f"/v1/merchant/transactions/{action}", body, idempotency_key)
 
     def track_shipment(
         self,
