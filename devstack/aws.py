@@ -3,11 +3,13 @@
 import os
 import threading
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from devstack.moto_dynamodb import faithful_transactions
 from devstack.settings import HOST
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -44,9 +46,11 @@ class EmbeddedAws:
         self._port = port if port is not None else int(os.environ.get("MOTO_PORT", "0"))
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._patches = ExitStack()
 
     def start(self) -> str:
         """Start serving; returns the endpoint URL (a free port unless MOTO_PORT or port was given)."""
+        self._patches.enter_context(faithful_transactions())
         app = SerialisedApp(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(HOST, self._port, app, threaded=True, request_handler=QuietMotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-aws", daemon=True)
@@ -60,3 +64,4 @@ class EmbeddedAws:
         if self._thread is not None:
             self._thread.join()
         self._server = self._thread = None
+        self._patches.close()

@@ -1,6 +1,6 @@
 """Lambda's event source mappings, played locally: DynamoDB stream and SQS pollers feeding the template's functions.
 
-Each non-Api event of a function in template.yaml (FunctionSpec.events) becomes one background thread:
+Each non-Api event of a function in template.yaml (FunctionSpec.events) becomes background poller threads:
 
 * DynamoDB: reads the table's stream in moto (describe_table -> LatestStreamArn, describe_stream, get_shard_iterator
   at StartingPosition, then NextShardIterator), drops records the FilterCriteria reject, gathers up to BatchSize
@@ -8,16 +8,17 @@ Each non-Api event of a function in template.yaml (FunctionSpec.events) becomes 
   retried with backoff from the first failed record (batchItemFailures, when ReportBatchItemFailures is on) or
   whole, halved first when BisectBatchOnFunctionError is on; after MaximumRetryAttempts its description goes to the
   DestinationConfig OnFailure queue, as Lambda sends it, and the shard moves on.
-* SQS: receives up to BatchSize messages (all system attributes, the queue's own visibility timeout), invokes the
-  function with an SQS event and deletes every message not reported in batchItemFailures (nothing when the function
-  raised). Failed messages come back when their visibility timeout ends and, after maxReceiveCount receives, moto's
-  redrive moves them to the dead-letter queue. LOCAL_SQS_RETRY_SECONDS=<n> makes failed messages visible again
-  after n seconds instead (a local shortcut to the DLQ; the template's timeouts are minutes).
+* SQS: as many pollers per queue as the function has containers, as Lambda scales a queue's consumers out (for a FIFO
+  queue, SQS hands each message group to one consumer at a time). Each receives up to BatchSize messages (all system
+  attributes, the queue's own visibility timeout), invokes the function with an SQS event and deletes every message
+  not reported in batchItemFailures (nothing when the function raised). Failed messages come back when their
+  visibility timeout ends and, after maxReceiveCount receives, moto's redrive moves them to the dead-letter queue.
+  LOCAL_SQS_RETRY_SECONDS=<n> makes failed messages visible again after n seconds instead (a local shortcut to the
+  DLQ; the template's timeouts are minutes).
 
-Local differences, on purpose: one poller thread per event source, so a queue is consumed one batch at a time
-(Lambda would run several FIFO groups at once); receives are short polls (WaitTimeSeconds=0), because moto serves
-one request at a time (devstack/aws.py) and a long poll would hold every other AWS call back; MaximumRecordAge,
-ParallelizationFactor, TumblingWindow and ScalingConfig are not modelled.
+Local differences, on purpose: one poller thread per stream; receives are short polls (WaitTimeSeconds=0), because
+moto serves one request at a time (devstack/aws.py) and a long poll would hold every other AWS call back;
+MaximumRecordAge, ParallelizationFactor, TumblingWindow and ScalingConfig are not modelled.
 
 `EventSourcePollers` is the LocalStack service holding the pollers; `drain()` waits until every stream has been
 read to its end, every queue is empty and nothing is waiting for a retry. LOCAL_POLLERS=0 turns them all off.
@@ -621,9 +622,10 @@ class QueuePoller(Poller):
         sqs: "SQSClient",
         region: str,
         retry_visibility: int | None = None,
+        consumer: int = 0,
     ) -> None:
         super().__init__()
-        self.name = f"{source.function_id}.{source.event_name}"
+        self.name = f"{source.function_id}.{source.event_name}" + (f"#{consumer}" if consumer else "")
         self.source = source
         self._function = function
         self._queue_url = queue_url
@@ -709,7 +711,7 @@ class QueuePoller(Poller):
         )["Attributes"]
         counts = {_QUEUE_COUNTS[name]: int(value) for name, value in attributes.items() if name in _QUEUE_COUNTS}
         detail = ", ".join(f"{count} {state}" for state, count in counts.items() if count)
-        return f"{self.name}: queue holds {detail}" if detail else None
+        return f"{self.source.function_id}.{self.source.event_name}: queue holds {detail}" if detail else None
 
 
 # ---------------------------------------------------------------- the LocalStack service
@@ -742,7 +744,6 @@ class EventSourcePollers:
         stack = self._stack
         for source in event_sources(stack.specs):
             pool = stack.functions[source.function_id]
-            poller: Poller
             if isinstance(source, StreamSource):
                 failure_queue = source.on_failure_queue_id
                 stream_poller = StreamPoller(
@@ -758,17 +759,21 @@ class EventSourcePollers:
                     forget_iterator=forget_moto_shard_iterator,  # LocalStack's moto runs in this process
                 )
                 stream_poller.open()  # StartingPosition is taken now, before the API takes requests
-                poller = stream_poller
+                self.pollers.append(stream_poller)
             else:
-                poller = QueuePoller(
-                    source,
-                    pool,
-                    stack.queue_urls[source.queue_id],
-                    sqs=sqs,
-                    region=self._region,
-                    retry_visibility=retry_visibility_seconds(),
-                )
-            self.pollers.append(poller)
+                # Without enough consumers, a backlog builds under load, and every moto SQS call scans the backlog.
+                self.pollers += [
+                    QueuePoller(
+                        source,
+                        pool,
+                        stack.queue_urls[source.queue_id],
+                        sqs=sqs,
+                        region=self._region,
+                        retry_visibility=retry_visibility_seconds(),
+                        consumer=consumer,
+                    )
+                    for consumer in range(pool.size)
+                ]
         for poller in self.pollers:
             poller.start()
 
@@ -791,11 +796,15 @@ class EventSourcePollers:
             if not all(poller.wait_for_cycle(cycles + 2, deadline) for poller, cycles, _ in marks):
                 break
             if all(poller.productive_cycles == productive for poller, _, productive in marks):
-                left = [text for poller in self.pollers if (text := poller.leftover())]
+                left = self._leftovers()
                 if not left:
                     return
                 if time.monotonic() >= deadline:
                     raise TimeoutError(f"not drained after {timeout}s: {'; '.join(left)}")
                 time.sleep(0.05)
-        left = [text for poller in self.pollers if (text := poller.leftover())]
+        left = self._leftovers()
         raise TimeoutError(f"not drained after {timeout}s: {'; '.join(left) or 'pollers still busy'}")
+
+    def _leftovers(self) -> list[str]:
+        """What is left, once per event source (a queue's consumers all see the same queue)."""
+        return list(dict.fromkeys(text for poller in self.pollers if (text := poller.leftover())))

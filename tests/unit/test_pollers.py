@@ -593,6 +593,69 @@ def test_messages_a_filter_rejects_are_deleted_without_an_invocation(moto: Moto)
     assert moto.bodies("FulfilmentQueue") == []
 
 
+def test_concurrent_consumers_of_a_fifo_queue_never_hold_the_same_group(moto: Moto) -> None:
+    second_function = ScriptedFunction()
+    second = moto.queue_poller(second_function, batch_size=1)
+
+    def let_the_second_consumer_poll_meanwhile(event: dict[str, Any]) -> dict[str, Any]:
+        second.poll_once()
+        return {"batchItemFailures": []}
+
+    first_function = ScriptedFunction(let_the_second_consumer_poll_meanwhile)
+    first = moto.queue_poller(first_function, batch_size=1)
+    moto.send("a1", group="G1")
+    moto.send("a2", group="G1")
+    moto.send("b1", group="G2")
+
+    first.poll_once()
+
+    assert first_function.batches(lambda record: record["body"]) == [["a1"]]
+    # G1 is in flight at the first consumer, so its a2 waits; the second consumer takes G2
+    assert second_function.batches(lambda record: record["body"]) == [["b1"]]
+    assert moto.bodies("FulfilmentQueue") == ["a2"]
+
+
+def test_each_queue_gets_one_consumer_per_function_container_and_is_reported_once(moto: Moto) -> None:
+    template = load_template()
+
+    @dataclasses.dataclass
+    class Pool:
+        identity: Any
+        size: int = 3
+
+        def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+            return {"batchItemFailures": []}
+
+    @dataclasses.dataclass
+    class Identity:
+        arn: str
+
+    class Stack:
+        specs = function_specs(template, LocalResolver(template, "test"))
+        tables = moto.tables
+        queue_urls = moto.queues
+        functions = {spec.logical_id: Pool(Identity(spec.logical_id)) for spec in specs}
+
+    service = EventSourcePollers(Stack())
+    service.start()
+    service.stop()
+    moto.send("left", group="G1")
+
+    with pytest.raises(TimeoutError) as left:
+        service.drain(timeout=0.2)
+
+    assert sorted(poller.name for poller in service.pollers) == [
+        "ConfirmationEmailFunction.Queue",
+        "ConfirmationEmailFunction.Queue#1",
+        "ConfirmationEmailFunction.Queue#2",
+        "FulfilmentFunction.Queue",
+        "FulfilmentFunction.Queue#1",
+        "FulfilmentFunction.Queue#2",
+        "OutboxPublisherFunction.OutboxStream",
+    ]
+    assert str(left.value).count("FulfilmentFunction.Queue: queue holds 1 visible") == 1
+
+
 # ---------------------------------------------------------------- drain
 class CountdownPoller(Poller):
     """Has `work` rounds of work, then nothing; `stuck` leaves something behind for ever."""
