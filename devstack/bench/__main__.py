@@ -18,7 +18,7 @@ from devstack.bench.report import (
     MIB,
     MISS,
     OK,
-    PENDING,
+    SKIPPED,
     Row,
     document,
     median,
@@ -240,14 +240,18 @@ def call_rows(results: list[warm.HookResult]) -> list[Row]:
 def checkout_row(run: checkouts.CheckoutRun) -> Row:
     reference = "target: 500 full checkouts at concurrency 8, 0 errors, 0 invariant violations"
     subject = f"{run.checkouts} simulated full checkouts at concurrency {run.concurrency}"
-    if run.pending:
-        return Row("local stack", subject, run.pending, reference, PENDING)
-    first = f"; first: {run.first_errors[0][:90]}" if run.first_errors else ""
-    if run.aborted:
-        first = f"; ABORTED after {run.played} of {run.checkouts}: {run.aborted}" + first
+    load = run.load
+    if load is None:
+        return Row("local stack", subject, "not measured (--skip-local)", reference, SKIPPED)
+    notes = ""
+    if run.warmup_error:
+        notes += f"; warm-up checkout failed: {run.warmup_error[:90]}"
+    failed = [result for result in load.results if not result.ok]
+    if failed:
+        notes += f"; first: {'; '.join(failed[0].errors)[:90]}"
     if run.stack_exit_code is not None:
-        first += f"; the stack process exited with {run.stack_exit_code} during the run"
-    if run.errors or run.invariant_violations or run.aborted:
+        notes += f"; the stack process exited with {run.stack_exit_code} during the run"
+    if load.errors or load.invariant_violations or run.stack_exit_code is not None:
         status = MISS
     elif run.checkouts >= 500 and run.concurrency >= 8:
         status = OK
@@ -256,26 +260,27 @@ def checkout_row(run: checkouts.CheckoutRun) -> Row:
     return Row(
         "local stack",
         subject,
-        f"{run.per_second:.1f} checkouts/s ({run.seconds:.1f} s; first fifth {run.early_per_second:.1f}/s, "
-        f"last fifth {run.late_per_second:.1f}/s), {run.errors} errors, "
-        f"{run.invariant_violations} invariant violations, peak stack RSS {run.peak_rss_bytes / 1024**3:.1f} GiB"
-        f"{first}",
+        f"{load.per_second:.1f} checkouts/s ({load.seconds:.1f} s; first fifth {run.rate('first'):.1f}/s, "
+        f"last fifth {run.rate('last'):.1f}/s; per checkout p50 {load.percentile(0.5) * 1000:.0f} ms, "
+        f"p95 {load.percentile(0.95) * 1000:.0f} ms), {load.errors} errors, "
+        f"{load.invariant_violations} invariant violations, peak stack RSS {run.peak_rss_bytes / 1024**2:.0f} MiB"
+        f"{notes}",
         reference,
         status,
         {
-            "seconds": run.seconds,
-            "per_second": run.per_second,
-            "early_per_second": run.early_per_second,
-            "late_per_second": run.late_per_second,
-            "errors": run.errors,
-            "invariant_violations": run.invariant_violations,
-            "first_errors": run.first_errors,
-            "error_kinds": run.error_kinds,
+            "seconds": load.seconds,
+            "per_second": load.per_second,
+            "first_fifth_per_second": run.rate("first"),
+            "last_fifth_per_second": run.rate("last"),
+            "p50_seconds": load.percentile(0.5),
+            "p95_seconds": load.percentile(0.95),
+            "errors": load.errors,
+            "invariant_violations": load.invariant_violations,
+            "failed_checkouts": [{"order_id": r.order_id, "errors": r.errors[:3]} for r in failed[:10]],
+            "warmup_error": run.warmup_error,
             "stack_exit_code": run.stack_exit_code,
-            "aborted": run.aborted,
-            "played": run.played,
             "peak_rss_bytes": run.peak_rss_bytes,
-            "stack_log_tail": run.stack_log_tail,
+            "stack_log_tail": list(run.stack_log_tail),
         },
     )
 
@@ -298,12 +303,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=cold.COLD_ENVIRONMENTS,
         default="lambda",
         help="Lambda markers in the cold-init processes (default lambda: LAMBDA_TASK_ROOT set, Tracer off)",
-    )
-    parser.add_argument(
-        "--stack-rss-limit-gib",
-        type=float,
-        default=checkouts.DEFAULT_RSS_LIMIT_BYTES / 1024**3,
-        help="stop the local stack run when the stack process grows past this (default 4)",
     )
     parser.add_argument("--skip-cold", action="store_true", help="leave out cold init")
     parser.add_argument("--skip-local", action="store_true", help="leave out the local stack checkouts")
@@ -337,11 +336,10 @@ def main(argv: list[str] | None = None) -> int:
     rows += call_rows(hook_results)
     rows += artifact_rows(cold.artifacts([spec.logical_id for spec in specs]))
     if args.skip_local:
-        run = checkouts.CheckoutRun(args.checkouts, args.concurrency, pending="skipped (--skip-local)")
+        run = checkouts.CheckoutRun(args.checkouts, args.concurrency)
     else:
         progress(f"local stack: {args.checkouts} checkouts at concurrency {args.concurrency}")
-        limit = int(args.stack_rss_limit_gib * 1024**3)
-        run = checkouts.local_stack_checkouts(args.checkouts, args.concurrency, limit)
+        run = checkouts.local_stack_checkouts(args.checkouts, args.concurrency)
     rows.append(checkout_row(run))
     meta["load_average_end"] = load_average()
     meta["seconds"] = round((datetime.now(UTC) - started).total_seconds(), 1)

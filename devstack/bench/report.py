@@ -43,7 +43,7 @@ def mib(size: int) -> str:
 OK = "ok"
 MISS = "MISS"
 INFO = "-"
-PENDING = "pending"
+SKIPPED = "skipped"
 
 
 @dataclass

@@ -15,6 +15,7 @@ class LoadResult:
     concurrency: int
     seconds: float
     results: list[CheckoutResult] = field(default_factory=list)
+    started: float = 0.0  # perf_counter when the first checkout was submitted
 
     @property
     def errors(self) -> int:
@@ -69,4 +70,4 @@ def run_load(
             pool.submit(checkout, base_url, secret, rng_seed=seed + number, **options) for number in range(checkouts)
         ]
         results = [future.result() for future in futures]
-    return LoadResult(checkouts, concurrency, time.perf_counter() - started, results)
+    return LoadResult(checkouts, concurrency, time.perf_counter() - started, results, started)

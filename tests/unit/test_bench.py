@@ -7,7 +7,11 @@ import boto3
 import pytest
 
 from devstack.bench import warm
+from devstack.bench.checkouts import CheckoutRun
 from devstack.bench.report import Row, percentile, render_table
+from devstack.simulator.client import Timeline
+from devstack.simulator.load import LoadResult
+from devstack.simulator.scenarios import CheckoutResult
 from tests.support import AwsStack
 
 
@@ -87,3 +91,17 @@ def test_shipping_hook_runs_warm_without_aws_calls(aws: AwsStack) -> None:
     assert result.failures == 0
     assert result.missed == []
     assert len(result.samples) == len(result.floor_samples) == 3
+
+
+def test_checkout_rates_over_the_first_and_last_fifth_of_completions() -> None:
+    def finished_at(moment: float) -> CheckoutResult:
+        return CheckoutResult(ok=True, errors=[], seconds=1.0, timeline=Timeline("checkout", finished=moment))
+
+    # 10 checkouts from t=100: two done by t=101 (2/s), the last two within the final 4 s (0.5/s)
+    ends = [100.5, 101.0, 102, 103, 104, 105, 106, 107, 110.0, 111.0]
+    load = LoadResult(10, 2, 11.0, [finished_at(t) for t in reversed(ends)], started=100.0)
+    run = CheckoutRun(10, 2, load=load)
+
+    assert run.rate("first") == pytest.approx(2.0)
+    assert run.rate("last") == pytest.approx(2 / 4)
+    assert CheckoutRun(10, 2).rate("first") == 0.0
