@@ -40,28 +40,19 @@ def _parse_float(text: str) -> float:
     return value
 
 
-def _depth_ok(text: str) -> bool:
-    """Cheap pre-scan so deeply nested input never reaches the recursive decoder."""
-    depth = 0
-    in_string = False
-    escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                return False
-        elif char in "]}":
-            depth -= 1
-    return True
+def _within_depth(value: Any) -> bool:
+    """Level by level, so the check itself never recurses; each level is one pass over the containers' children."""
+    level = [value]
+    for _ in range(MAX_DEPTH):
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return True
+    return False
 
 
 def loads_object(raw: bytes) -> dict[str, Any]:
@@ -70,8 +61,6 @@ def loads_object(raw: bytes) -> dict[str, Any]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidJson("body is not UTF-8") from exc
-    if not _depth_ok(text):
-        raise InvalidJson("JSON nested too deeply")
     try:
         value = json.loads(
             text,
@@ -82,8 +71,12 @@ def loads_object(raw: bytes) -> dict[str, Any]:
         )
     except InvalidJson:
         raise
-    except (ValueError, RecursionError) as exc:
+    except RecursionError as exc:  # the C decoder stops at the interpreter's recursion limit
+        raise InvalidJson("JSON nested too deeply") from exc
+    except ValueError as exc:
         raise InvalidJson("body is not valid JSON") from exc
     if not isinstance(value, dict):
         raise InvalidJson("body must be a JSON object")
+    if not _within_depth(value):
+        raise InvalidJson("JSON nested too deeply")
     return value
