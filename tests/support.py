@@ -1,18 +1,21 @@
-"""Helpers shared by the test packages: dev secrets, the demo catalog, events, handlers, AWS call counters."""
+"""Helpers shared by the test packages: dev secrets, the demo catalog, events, handlers, AWS call counters, the
+network guard."""
 
 import copy
 import functools
 import importlib.util
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from bolt_merchant.adapters.catalog_repository import parse_catalog_file
 from bolt_merchant.domain.catalog import CatalogView
 from bolt_merchant.models.catalog import CatalogDocument, Product
 from bolt_merchant.signing import SIGNATURE_HEADER, sign
+from pytest_socket import disable_socket, enable_socket
 
 from devstack import make_events
 from devstack.settings import DEFAULT_API_KEY, DEFAULT_PENDING_SECRET, DEFAULT_SIGNING_SECRET
@@ -193,3 +196,18 @@ class AwsStack:
 
     def put_secret(self, document: Mapping[str, Any]) -> None:
         self.secretsmanager.put_secret_value(SecretId=self.secret_name, SecretString=json.dumps(document))
+
+
+# ---------------------------------------------------------------- network
+
+
+@pytest.fixture(autouse=True)
+def no_network(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Any socket is an error, unless the test opts in with pytest-socket's `@pytest.mark.enable_socket` or
+    `@pytest.mark.allow_hosts([...])`. Autouse in the folders whose conftest.py imports it."""
+    if request.node.get_closest_marker("enable_socket") or request.node.get_closest_marker("allow_hosts"):
+        yield
+        return
+    disable_socket(allow_unix_socket=False)
+    yield
+    enable_socket()
