@@ -18,6 +18,7 @@ from bolt_merchant.signing import SIGNATURE_HEADER, sign
 from pytest_socket import disable_socket, enable_socket
 
 from devstack import make_events
+from devstack.make_consumer_events import sqs_event_from
 from devstack.settings import DEFAULT_API_KEY, DEFAULT_PENDING_SECRET, DEFAULT_SIGNING_SECRET
 from devstack.template import FunctionSpec, LocalResolver
 
@@ -170,6 +171,33 @@ class CallCounter:
     def reset(self) -> None:
         self.calls.clear()
         self.params.clear()
+
+
+def poll_sqs_once(
+    sqs: Any, queue_url: str, invoke: Callable[[dict[str, Any]], dict[str, Any]]
+) -> tuple[list[dict[str, Any]], set[str]]:
+    """One poll of Lambda's SQS poller: up to 10 messages handed to `invoke` as one event; those that succeeded are
+    deleted, those that failed (batchItemFailures, or all when the function raised) become visible again at once.
+    Returns the messages (none: the queue is empty) and the ids of those that failed."""
+    messages: list[dict[str, Any]] = sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"], VisibilityTimeout=30
+    ).get("Messages", [])
+    if not messages:
+        return [], set()
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    try:
+        result = invoke(sqs_event_from(messages, str(queue_arn)))
+        failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
+    except Exception:  # a whole-batch failure: Lambda hands every message back
+        failed = {message["MessageId"] for message in messages}
+    for message in messages:
+        if message["MessageId"] in failed:
+            sqs.change_message_visibility(
+                QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+        else:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return messages, failed
 
 
 @dataclass
