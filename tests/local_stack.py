@@ -23,6 +23,13 @@ SERVICE_PORTS = ("FAKE_BOLT_PORT", "MOTO_PORT", "LOCAL_OMS_PORT")
 FAKE_BOLT_URL = re.compile(r"^fake Bolt API on (\S+)$")
 EMBEDDED_AWS_URL = re.compile(r"embedded AWS on (http://[^;\s]+)")
 OMS_SINK_URL = re.compile(r"OMS sink on (http://[^/;\s]+)")
+SF_ADDRESS = {  # taxed at 7.25%, near the demo catalog's pickup store
+    "street_address1": "1 Market St",
+    "locality": "San Francisco",
+    "region": "CA",
+    "postal_code": "94102",
+    "country_code": "US",
+}
 REQUEST_TIMEOUT_SECONDS = 60  # a back-office call may wait out the fake Bolt's injected faults and retries
 
 

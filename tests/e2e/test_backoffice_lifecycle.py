@@ -14,20 +14,11 @@ import pytest
 
 from devstack.process import stack_process
 from devstack.settings import DEFAULT_API_KEY
-from tests.local_stack import FAKE_BOLT_URL, StackClient, request, stack_environment
+from tests.local_stack import FAKE_BOLT_URL, SF_ADDRESS, StackClient, request, stack_environment
 
 pytestmark = pytest.mark.e2e
 
-ADDRESS = {
-    "first_name": "Alan",
-    "last_name": "Watts",
-    "street_address1": "1 Market St",
-    "locality": "San Francisco",
-    "region": "CA",
-    "postal_code": "94102",
-    "country_code": "US",
-    "email": "alan@example.com",
-}
+ADDRESS = {"first_name": "Alan", "last_name": "Watts", **SF_ADDRESS, "email": "alan@example.com"}
 ITEMS = [("TOTE-BLUE", 2, 2400), ("MUG-12OZ", 1, 1600)]
 CAPTURE = "/v1/merchant/transactions/capture"
 

@@ -18,7 +18,7 @@ import pytest
 from devstack.oms_sink import ADMIN_PATH
 from devstack.process import stack_process
 from devstack.ses import sent_emails
-from tests.local_stack import EMBEDDED_AWS_URL, OMS_SINK_URL, post_signed, request, stack_environment
+from tests.local_stack import EMBEDDED_AWS_URL, OMS_SINK_URL, SF_ADDRESS, post_signed, request, stack_environment
 
 pytestmark = pytest.mark.e2e
 
@@ -26,14 +26,7 @@ FANOUT_TIMEOUT_SECONDS = 20
 # The test needs the stack's own OMS sink and pollers.
 LOCAL_OVERRIDES = ("LOCAL_OMS_URL", "LOCAL_POLLERS", "LOCAL_SQS_RETRY_SECONDS")
 SHOPPER_EMAIL = "fanout-shopper@example.com"
-SF_ADDRESS = {
-    "street_address1": "1 Market St",
-    "locality": "San Francisco",
-    "region": "CA",
-    "postal_code": "94102",
-    "country_code": "US",
-    "email": SHOPPER_EMAIL,
-}
+ADDRESS = {**SF_ADDRESS, "email": SHOPPER_EMAIL}
 
 
 @dataclass(frozen=True)
@@ -91,11 +84,11 @@ def place_order(stack: Stack, sku: str = "TOTE-BLUE", quantity: int = 2) -> Plac
         for line in created.body["cart"]["items"]
     ]
     cart = {"order_reference": cart_id, "currency": "USD", "items": items}
-    shipping = post_signed(stack.api, "/bolt/shipping", {"cart": cart, "shipping_address": SF_ADDRESS})
+    shipping = post_signed(stack.api, "/bolt/shipping", {"cart": cart, "shipping_address": ADDRESS})
     assert shipping.status == 200, shipping
     option = next(o for o in shipping.body["shipping_options"] if o["reference"] == "standard")
     choice = {"reference": option["reference"], "service": option["service"], "cost": option["cost"]}
-    tax = post_signed(stack.api, "/bolt/tax", {"cart": cart, "shipping_address": SF_ADDRESS, "shipping_option": choice})
+    tax = post_signed(stack.api, "/bolt/tax", {"cart": cart, "shipping_address": ADDRESS, "shipping_option": choice})
     assert tax.status == 200, tax
     tax_total = tax.body["tax_result"]["subtotal_amount"] + tax.body["shipping_option"]["tax_amount"]
     total = created.body["cart"]["subtotal"] + option["cost"] + tax_total
@@ -103,8 +96,8 @@ def place_order(stack: Stack, sku: str = "TOTE-BLUE", quantity: int = 2) -> Plac
         **cart,
         "total_amount": total,
         "tax_amount": tax_total,
-        "billing_address": SF_ADDRESS,
-        "shipments": [{**choice, "shipping_address": SF_ADDRESS}],
+        "billing_address": ADDRESS,
+        "shipments": [{**choice, "shipping_address": ADDRESS}],
     }
     token = f"tok-{cart_id}"
     answer = post_signed(stack.api, "/bolt/order/create", {"order": {"token": token, "cart": order_cart}})

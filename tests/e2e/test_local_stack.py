@@ -10,17 +10,10 @@ from bolt_merchant.signing import PENDING_SIGNATURE_HEADER, SIGNATURE_HEADER, si
 
 from devstack.process import stack_process
 from devstack.settings import DEFAULT_PENDING_SECRET, DEFAULT_SIGNING_SECRET
-from tests.local_stack import post_signed, request, stack_environment
+from tests.local_stack import SF_ADDRESS, post_signed, request, stack_environment
 
 pytestmark = pytest.mark.e2e
 
-SF_ADDRESS = {
-    "street_address1": "1 Market St",
-    "locality": "San Francisco",
-    "region": "CA",
-    "postal_code": "94102",
-    "country_code": "US",
-}
 TOTES = {
     "currency": "USD",
     "items": [{"reference": "TOTE-BLUE", "sku": "TOTE-BLUE", "quantity": 2, "unit_price": 2400}],
