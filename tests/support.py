@@ -200,6 +200,14 @@ def poll_sqs_once(
     return messages, failed
 
 
+def queue_depth(sqs: Any, queue_url: str) -> int:
+    """The queue's messages, visible or in flight."""
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
 @dataclass
 class AwsStack:
     """What the `aws` fixture built inside mock_aws, from template.yaml."""

@@ -21,7 +21,7 @@ from moto import mock_aws
 from devstack.make_consumer_events import stream_event_from
 from devstack.resources import create_queues
 from devstack.template import LocalResolver, create_tables, function_specs, load_template
-from tests.support import LambdaHandler, load_handler, poll_sqs_once
+from tests.support import LambdaHandler, load_handler, poll_sqs_once, queue_depth
 
 STACK = "test"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -152,11 +152,7 @@ class FanoutStack:
         return list(response.get("Messages", []))
 
     def depth(self, logical_id: str) -> int:
-        attributes = self.sqs.get_queue_attributes(
-            QueueUrl=self.queues[logical_id],
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+        return queue_depth(self.sqs, self.queues[logical_id])
 
     def drive(self, logical_id: str, handler: LambdaHandler, rounds: int = 10) -> dict[str, int]:
         """Play the Lambda SQS poller for `rounds` polls: returns message id -> times it was handed to the function."""

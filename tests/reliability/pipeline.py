@@ -22,7 +22,7 @@ from bolt_merchant.adapters.catalog_repository import from_item
 from devstack.make_consumer_events import stream_event_from
 from devstack.resources import create_queues
 from tests.reliability.harness import observer
-from tests.support import AwsStack, FakeLambdaContext, LambdaHandler, load_handler, poll_sqs_once
+from tests.support import AwsStack, FakeLambdaContext, LambdaHandler, load_handler, poll_sqs_once, queue_depth
 
 CONSUMERS = {"ConfirmationEmailQueue": "confirmation_email", "FulfilmentQueue": "fulfilment"}
 DLQS = {"ConfirmationEmailQueue": "ConfirmationEmailDLQ", "FulfilmentQueue": "FulfilmentDLQ"}
@@ -139,11 +139,7 @@ class Pipeline:
         return left
 
     def depth(self, logical_id: str) -> int:
-        attributes = self.sqs.get_queue_attributes(
-            QueueUrl=self.queues[logical_id],
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+        return queue_depth(self.sqs, self.queues[logical_id])
 
     # ------------------------------------------------------------ what happened
     def outbox_events(self) -> dict[str, dict[str, Any]]:
