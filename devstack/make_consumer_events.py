@@ -22,6 +22,7 @@ from bolt_merchant.adapters.checkout_store import event_item
 from bolt_merchant.domain.fanout import queue_message
 from bolt_merchant.models.store import OutboxEvent
 
+from devstack import make_events
 from devstack.template import ROOT, LocalResolver, load_template
 
 EVENTS_DIR = ROOT / "events"
@@ -191,13 +192,8 @@ def render(document: Any) -> str:
 
 
 def write(directory: Path = EVENTS_DIR) -> list[Path]:
-    written = []
-    for relative, document in documents().items():
-        path = directory / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render(document), encoding="utf-8")
-        written.append(path)
-    return written
+    rendered = {relative: render(document) for relative, document in documents().items()}
+    return make_events.write_files(rendered, directory)
 
 
 def main() -> None:

@@ -652,14 +652,19 @@ def rendered_files() -> dict[Path, str]:
     return files
 
 
-def write(directory: Path = EVENTS_DIR) -> list[Path]:
+def write_files(files: Mapping[Path, str], directory: Path) -> list[Path]:
+    """Each text at its path relative to `directory`, in the order given; the paths written."""
     written = []
-    for relative, text in sorted(rendered_files().items()):
+    for relative, text in files.items():
         target = directory / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
         written.append(target)
     return written
+
+
+def write(directory: Path = EVENTS_DIR) -> list[Path]:
+    return write_files(dict(sorted(rendered_files().items())), directory)
 
 
 def main() -> None:

@@ -1,8 +1,11 @@
 """`python -m devstack` as a child process: started, awaited until it says it is ready, stopped.
 
-The demo, the benchmark and anything else that wants a whole local stack over HTTP share this one way of running it.
+The demo, the benchmark, the end-to-end tests and anything else that wants a whole local stack over HTTP share this
+one way of running it.
 """
 
+import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -16,10 +19,15 @@ from devstack.template import ROOT
 
 READY_LINE = "local stack ready on "  # what devstack/__main__.py prints once it serves
 READY_TIMEOUT_SECONDS = 90.0
+# Lines the stack prints along with its ready line (where its services listen) come within moments of it.
+ANNOUNCED_TIMEOUT_SECONDS = 10.0
+# What replaces devstack's default Bolt secrets (devstack/settings.py).
+SECRET_VARIABLES = ("BOLT_SIGNING_SECRET", "BOLT_SIGNING_SECRET_PENDING", "BOLT_API_KEY")
+_READY = re.compile(f"^{re.escape(READY_LINE)}(\\S+)")
 
 
 class StackFailed(RuntimeError):
-    """The stack exited or did not become ready in time; the message ends with its log."""
+    """The stack exited or did not print what was awaited in time; the message ends with its log."""
 
 
 @dataclass
@@ -35,6 +43,19 @@ class StackProcess:
     def log_tail(self, lines: int = 15) -> list[str]:
         return self.log.read_text(errors="replace").splitlines()[-lines:]
 
+    def announced(self, pattern: re.Pattern[str], timeout: float = ANNOUNCED_TIMEOUT_SECONDS) -> str:
+        """Group 1 of the first line of the stack's output that `pattern` matches (re.search), e.g. the URL of one
+        of its services; waits up to `timeout` for the line."""
+        failure = f"printed no line matching {pattern.pattern!r}"
+        return _await_line(self.process, self.log, pattern, timeout, failure).group(1)
+
+
+def environment_with_default_secrets(*dropped: str) -> dict[str, str]:
+    """os.environ without a developer's own Bolt secrets (nor the `dropped` variables): the stack then uses
+    devstack's default secrets, the ones a caller signs with."""
+    leave_out = {*SECRET_VARIABLES, *dropped}
+    return {name: value for name, value in os.environ.items() if name not in leave_out}
+
 
 @contextmanager
 def stack_process(
@@ -49,7 +70,8 @@ def stack_process(
                 [sys.executable, "-m", "devstack"], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
             )
         try:
-            yield StackProcess(_wait_until_ready(process, log), process, log)
+            url = _await_line(process, log, _READY, READY_TIMEOUT_SECONDS, "did not start").group(1)
+            yield StackProcess(url, process, log)
         finally:
             process.terminate()
             try:
@@ -59,13 +81,19 @@ def stack_process(
                 process.wait()
 
 
-def _wait_until_ready(process: "subprocess.Popen[bytes]", log: Path) -> str:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        for line in log.read_text(errors="replace").splitlines():
-            if line.startswith(READY_LINE):
-                return line.removeprefix(READY_LINE).strip()
-        if process.poll() is not None:
-            break
+def _await_line(
+    process: "subprocess.Popen[bytes]", log: Path, pattern: re.Pattern[str], timeout: float, failure: str
+) -> re.Match[str]:
+    """`pattern`'s match in the first line of the log it matches; StackFailed ("the local stack {failure}") once the
+    stack has exited or `timeout` has passed without one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = log.read_text(errors="replace")
+        # Only whole lines: one still being written could match with half a URL.
+        for line in text.split("\n")[:-1]:
+            found = pattern.search(line)
+            if found is not None:
+                return found
+        if process.poll() is not None or time.monotonic() >= deadline:
+            raise StackFailed(f"the local stack {failure}:\n{text[-4000:]}")
         time.sleep(0.05)
-    raise StackFailed(f"the local stack did not start:\n{log.read_text(errors='replace')[-4000:]}")

@@ -1,20 +1,24 @@
-"""Helpers shared by the test packages: dev secrets, the demo catalog, events, handlers, AWS call counters."""
+"""Helpers shared by the test packages: dev secrets, the demo catalog, events, handlers, AWS call counters, the
+network guard."""
 
 import copy
 import functools
 import importlib.util
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from bolt_merchant.adapters.catalog_repository import parse_catalog_file
 from bolt_merchant.domain.catalog import CatalogView
 from bolt_merchant.models.catalog import CatalogDocument, Product
 from bolt_merchant.signing import SIGNATURE_HEADER, sign
+from pytest_socket import disable_socket, enable_socket
 
 from devstack import make_events
+from devstack.make_consumer_events import sqs_event_from
 from devstack.settings import DEFAULT_API_KEY, DEFAULT_PENDING_SECRET, DEFAULT_SIGNING_SECRET
 from devstack.template import FunctionSpec, LocalResolver
 
@@ -169,6 +173,41 @@ class CallCounter:
         self.params.clear()
 
 
+def poll_sqs_once(
+    sqs: Any, queue_url: str, invoke: Callable[[dict[str, Any]], dict[str, Any]]
+) -> tuple[list[dict[str, Any]], set[str]]:
+    """One poll of Lambda's SQS poller: up to 10 messages handed to `invoke` as one event; those that succeeded are
+    deleted, those that failed (batchItemFailures, or all when the function raised) become visible again at once.
+    Returns the messages (none: the queue is empty) and the ids of those that failed."""
+    messages: list[dict[str, Any]] = sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"], VisibilityTimeout=30
+    ).get("Messages", [])
+    if not messages:
+        return [], set()
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    try:
+        result = invoke(sqs_event_from(messages, str(queue_arn)))
+        failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
+    except Exception:  # a whole-batch failure: Lambda hands every message back
+        failed = {message["MessageId"] for message in messages}
+    for message in messages:
+        if message["MessageId"] in failed:
+            sqs.change_message_visibility(
+                QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+        else:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return messages, failed
+
+
+def queue_depth(sqs: Any, queue_url: str) -> int:
+    """The queue's messages, visible or in flight."""
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
 @dataclass
 class AwsStack:
     """What the `aws` fixture built inside mock_aws, from template.yaml."""
@@ -193,3 +232,18 @@ class AwsStack:
 
     def put_secret(self, document: Mapping[str, Any]) -> None:
         self.secretsmanager.put_secret_value(SecretId=self.secret_name, SecretString=json.dumps(document))
+
+
+# ---------------------------------------------------------------- network
+
+
+@pytest.fixture(autouse=True)
+def no_network(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Any socket is an error, unless the test opts in with pytest-socket's `@pytest.mark.enable_socket` or
+    `@pytest.mark.allow_hosts([...])`. Autouse in the folders whose conftest.py imports it."""
+    if request.node.get_closest_marker("enable_socket") or request.node.get_closest_marker("allow_hosts"):
+        yield
+        return
+    disable_socket(allow_unix_socket=False)
+    yield
+    enable_socket()

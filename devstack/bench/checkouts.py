@@ -8,13 +8,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack.process import StackProcess, stack_process
+from devstack.process import StackProcess, environment_with_default_secrets, stack_process
 from devstack.settings import DEFAULT_SIGNING_SECRET
 from devstack.simulator.load import LoadResult, run_load
 from devstack.simulator.scenarios import run_checkout
-
-# The simulator signs with devstack's default secrets: a developer's own must not reach the stack.
-SECRET_OVERRIDES = ("BOLT_SIGNING_SECRET", "BOLT_SIGNING_SECRET_PENDING", "BOLT_API_KEY")
 
 
 @dataclass
@@ -81,8 +78,10 @@ class PeakMemory:
 @contextmanager
 def local_stack(containers: int) -> Iterator[StackProcess]:
     """`python -m devstack` on a free port, without a developer's own secrets: the simulator signs with the dev ones."""
-    inherited = {name: value for name, value in os.environ.items() if name not in SECRET_OVERRIDES}
-    environment = {**inherited, "LOCAL_CONTAINERS": os.environ.get("LOCAL_CONTAINERS", str(containers))}
+    environment = {
+        **environment_with_default_secrets(),
+        "LOCAL_CONTAINERS": os.environ.get("LOCAL_CONTAINERS", str(containers)),
+    }
     with stack_process(environment) as stack:
         yield stack
 

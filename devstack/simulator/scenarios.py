@@ -190,6 +190,18 @@ class Shopper:
         cart.discount = Discount(code, int(amount), str(kind), str(data.get("discount_description") or code))
         step.fact(f"{code} -{amount} ({kind})")
 
+    def until_order_create(
+        self, items: Sequence[tuple[str, int]], *preferences: str, discount: tuple[str, str] | None = None
+    ) -> None:
+        """What comes before order.create: the cart, its order token, order.shipping (choosing the first of
+        `preferences` offered), order.tax and, given a (code, expected type), discounts.code.apply."""
+        self.create_cart(items)
+        self.order_token()
+        self.shipping(*preferences)
+        self.tax()
+        if discount is not None:
+            self.discount(*discount)
+
     def order_create(self, label: str = "order.create") -> str:
         cart = self.state
         step, answer, data = self._hook("order.create", order_create_request(cart), label)
@@ -270,6 +282,13 @@ class Shopper:
         data = hook.envelope["data"]
         step.fact(f"{result}  {data['id']} {data['status']}")
         return answer
+
+    def pay_in_full(self) -> set[str]:
+        """pending, auth and a capture of the whole total, each applied; the ledger keys they leave."""
+        total = self.state.total
+        for hook in (self.hook("pending"), self.hook("auth"), self.capture(total)):
+            self.send(hook)
+        return {self.key("pending"), self.key("auth"), *self.capture_keys()}
 
     # ------------------------------------------------------------ keys the order's ledger must hold
     def key(self, hook_type: str) -> str:
@@ -365,16 +384,10 @@ ScenarioFn = Callable[[Target, Timeline, Options], None]
 def happy_path(target: Target, timeline: Timeline, options: Options) -> None:
     """Cart, token, shipping, tax, discount, order.create, then pending, auth and capture of the whole total."""
     shopper = Shopper(target, timeline, f"{options.seed}:happy", token=options.token)
-    shopper.create_cart([("MUG-12OZ", 1), ("GIFT-25", 1)])
-    shopper.order_token()
-    shopper.shipping("standard")
-    shopper.tax()
-    shopper.discount("WELCOME10", "fixed_amount")
+    shopper.until_order_create([("MUG-12OZ", 1), ("GIFT-25", 1)], "standard", discount=("WELCOME10", "fixed_amount"))
     shopper.order_create()
     total = shopper.state.total
-    for hook in (shopper.hook("pending"), shopper.hook("auth"), shopper.capture(total)):
-        shopper.send(hook)
-    keys = {shopper.key("pending"), shopper.key("auth"), *shopper.capture_keys()}
+    keys = shopper.pay_in_full()
     shopper.check_order(Expected("captured", total, total, 0, frozenset(keys)))
 
 
@@ -382,10 +395,7 @@ def declined_card(target: Target, timeline: Timeline, options: Options) -> None:
     """failed_payment after order.create: the order is cancelled and its stock released (the last poster is
     bought again by a second shopper, then declined again so the stock ends as it started)."""
     first = Shopper(target, timeline, f"{options.seed}:declined", token=options.token)
-    first.create_cart([("LAST-ONE", 1)])
-    first.order_token()
-    first.shipping("standard")
-    first.tax()
+    first.until_order_create([("LAST-ONE", 1)], "standard")
     first.order_create()
     first.send(first.hook("failed_payment"))
     first.check_order(Expected("cancelled", 0, 0, 0, frozenset({first.key("failed_payment")})))
@@ -393,10 +403,7 @@ def declined_card(target: Target, timeline: Timeline, options: Options) -> None:
     first.order_create_refused(ORDER_REJECTED, "order.create retried after the decline")
 
     second = Shopper(target, timeline, f"{options.seed}:declined-2", token=options.token, who="shopper 2:")
-    second.create_cart([("LAST-ONE", 1)])
-    second.order_token()
-    second.shipping("standard")
-    second.tax()
+    second.until_order_create([("LAST-ONE", 1)], "standard")
     second.order_create("order.create (the released unit)")
     second.send(second.hook("failed_payment"))
     second.check_order(Expected("cancelled", 0, 0, 0, frozenset({second.key("failed_payment")})))
@@ -406,11 +413,7 @@ def declined_card(target: Target, timeline: Timeline, options: Options) -> None:
 def fraud_review(target: Target, timeline: Timeline, options: Options) -> None:
     """pending, then rejected_reversible (manual review), then auth once the merchant approves."""
     shopper = Shopper(target, timeline, f"{options.seed}:fraud", token=options.token)
-    shopper.create_cart([("MUG-12OZ", 1), ("GIFT-25", 2)])
-    shopper.order_token()
-    shopper.shipping("standard")
-    shopper.tax()
-    shopper.discount("FREESHIP", "free_shipping")
+    shopper.until_order_create([("MUG-12OZ", 1), ("GIFT-25", 2)], "standard", discount=("FREESHIP", "free_shipping"))
     shopper.order_create()
     total = shopper.state.total
     shopper.send(shopper.hook("pending"))
@@ -424,19 +427,15 @@ def fraud_review(target: Target, timeline: Timeline, options: Options) -> None:
 def partial_refunds(target: Target, timeline: Timeline, options: Options) -> None:
     """Picked up in store; auth, full capture, then two partial credits with their own transaction ids."""
     shopper = Shopper(target, timeline, f"{options.seed}:refunds", token=options.token)
-    shopper.create_cart([("MUG-12OZ", 1), ("GIFT-25", 1)])
-    shopper.order_token()
-    shopper.shipping("store-sf")
-    shopper.tax()
+    shopper.until_order_create([("MUG-12OZ", 1), ("GIFT-25", 1)], "store-sf")
     shopper.order_create()
     total = shopper.state.total
-    for hook in (shopper.hook("pending"), shopper.hook("auth"), shopper.capture(total)):
-        shopper.send(hook)
+    keys = shopper.pay_in_full()
     first, second = total // 4, total // 5
     credits = [shopper.credit(first), shopper.credit(second)]
     for hook in credits:
         shopper.send(hook)
-    keys = {shopper.key("pending"), shopper.key("auth"), *shopper.capture_keys(), *map(shopper.credit_key, credits)}
+    keys |= set(map(shopper.credit_key, credits))
     shopper.check_order(Expected("partially_refunded", total, total, first + second, frozenset(keys)))
 
 
@@ -444,10 +443,7 @@ def out_of_order(target: Target, timeline: Timeline, options: Options) -> None:
     """order.create twice (Bolt's retry), then pending, auth, two captures and a credit in a shuffled order,
     then all of them again in another order: every replay is a duplicate and the order ends the same."""
     shopper = Shopper(target, timeline, f"{options.seed}:out-of-order", token=options.token)
-    shopper.create_cart([("GIFT-25", 2)])
-    shopper.order_token()
-    shopper.shipping("noshipping")
-    shopper.tax()
+    shopper.until_order_create([("GIFT-25", 2)], "noshipping")
     shopper.order_create()
     shopper.order_create("order.create (Bolt retries)")
     total = shopper.state.total
@@ -483,11 +479,7 @@ def dropped_order(target: Target, timeline: Timeline, options: Options) -> None:
     """order.create never reached the merchant; Bolt authorised anyway and its pending webhook (with the cart in
     data.order.cart) creates the order."""
     shopper = Shopper(target, timeline, f"{options.seed}:dropped", token=options.token)
-    shopper.create_cart([("MUG-12OZ", 1)])
-    shopper.order_token()
-    shopper.shipping("express")
-    shopper.tax()
-    shopper.discount("WELCOME10", "fixed_amount")
+    shopper.until_order_create([("MUG-12OZ", 1)], "express", discount=("WELCOME10", "fixed_amount"))
     timeline.note("order.create", "dropped: never reaches the merchant")
     total = shopper.state.total
     pending = shopper.send(shopper.hook("pending"))
@@ -584,17 +576,11 @@ def run_checkout(
     timeline = Timeline("checkout")
     shopper = Shopper(target, timeline, f"bench:{rng_seed}", token=token)
     try:
-        shopper.create_cart(items)
-        shopper.order_token()
-        shopper.shipping("noshipping", "standard")
-        shopper.tax()
-        shopper.discount(BENCH_DISCOUNT, "fixed_amount")
+        shopper.until_order_create(items, "noshipping", "standard", discount=(BENCH_DISCOUNT, "fixed_amount"))
         shopper.order_create()
         total = shopper.state.total
-        for hook in (shopper.hook("pending"), shopper.hook("auth"), shopper.capture(total)):
-            shopper.send(hook)
+        keys = shopper.pay_in_full()
         if verify_order:
-            keys = {shopper.key("pending"), shopper.key("auth"), *shopper.capture_keys()}
             shopper.check_order(Expected("captured", total, total, 0, frozenset(keys)))
     except Aborted:
         pass

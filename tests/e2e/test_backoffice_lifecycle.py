@@ -1,92 +1,29 @@
 """Back office on the local stack over HTTP: a whole checkout, then captures, refunds and Bolt's failures.
 
-`python -m devstack` runs in a subprocess with its fake Bolt API on a known port (FAKE_BOLT_PORT): the storefront
+`python -m devstack` runs in a subprocess with its fake Bolt API, whose URL it prints: the storefront
 gets its order token from the fake, the fake authorises the cart and sends the signed webhooks to the stack, and the
 back-office routes call the fake's Transactions API. The test drives the fake's control API (/_fake/...) for
 authorisations, dashboard-side captures and injected faults.
 """
 
-import http.client
-import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-from bolt_merchant.signing import SIGNATURE_HEADER, sign
 
-from devstack.settings import DEFAULT_API_KEY, DEFAULT_SIGNING_SECRET
+from devstack.process import stack_process
+from devstack.settings import DEFAULT_API_KEY
+from tests.local_stack import FAKE_BOLT_URL, SF_ADDRESS, StackClient, request, stack_environment
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-READY_TIMEOUT_SECONDS = 60
-SECRET_OVERRIDES = ("BOLT_SIGNING_SECRET", "BOLT_SIGNING_SECRET_PENDING", "BOLT_API_KEY")
-ADDRESS = {
-    "first_name": "Alan",
-    "last_name": "Watts",
-    "street_address1": "1 Market St",
-    "locality": "San Francisco",
-    "region": "CA",
-    "postal_code": "94102",
-    "country_code": "US",
-    "email": "alan@example.com",
-}
+ADDRESS = {"first_name": "Alan", "last_name": "Watts", **SF_ADDRESS, "email": "alan@example.com"}
 ITEMS = [("TOTE-BLUE", 2, 2400), ("MUG-12OZ", 1, 1600)]
 CAPTURE = "/v1/merchant/transactions/capture"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Reply:
-    status: int
-    body: Any
-    headers: dict[str, str]
-
-
-def _request(base: str, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None) -> Reply:
-    url = urlsplit(base)
-    connection = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=60)
-    raw = body if isinstance(body, bytes) else (json.dumps(body).encode() if body is not None else b"")
-    try:
-        connection.request(method, path, body=raw, headers={"Content-Type": "application/json", **(headers or {})})
-        response = connection.getresponse()
-        text = response.read()
-        return Reply(response.status, json.loads(text) if text else None, dict(response.getheaders()))
-    finally:
-        connection.close()
-
-
-@dataclass
-class Stack:
-    api: str
-    bolt: str
-
-    def call(self, method: str, path: str, body: Any = None, key: str | None = None) -> Reply:
-        return _request(self.api, method, path, body, {"Idempotency-Key": key} if key else None)
-
-    def signed(self, path: str, payload: Any) -> Reply:
-        raw = json.dumps(payload).encode()
-        return _request(self.api, "POST", path, raw, {SIGNATURE_HEADER: sign(raw, DEFAULT_SIGNING_SECRET)})
-
-    def fake(self, method: str, path: str, body: Any = None) -> Any:
-        reply = _request(self.bolt, method, path, body)
-        assert reply.status == 200, reply
-        return reply.body
-
+class Stack(StackClient):
     def bolt_calls(self, path: str) -> list[dict[str, Any]]:
         return [c for c in self.fake("GET", "/_fake/calls")["calls"] if c["path"] == path]
 
@@ -148,34 +85,8 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     log = tmp_path_factory.mktemp("devstack-backoffice") / "stack.log"
-    bolt_port = _free_port()
-    inherited = {name: value for name, value in os.environ.items() if name not in SECRET_OVERRIDES}
-    env = {**inherited, "PORT": str(_free_port()), "FAKE_BOLT_PORT": str(bolt_port), "PYTHONUNBUFFERED": "1"}
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "devstack"], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-    try:
-        yield Stack(api=_wait_until_ready(process, log), bolt=f"http://127.0.0.1:{bolt_port}")
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_until_ready(process: subprocess.Popen[bytes], log: Path) -> str:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        for line in log.read_text(errors="replace").splitlines():
-            if line.startswith("local stack ready on "):
-                return line.removeprefix("local stack ready on ").strip()
-        if process.poll() is not None:
-            break
-        time.sleep(0.05)
-    raise RuntimeError(f"local stack did not become ready:\n{log.read_text(errors='replace')[-4000:]}")
+    with stack_process(stack_environment(), log_path=log) as process:
+        yield Stack(api=process.url, bolt=process.announced(FAKE_BOLT_URL))
 
 
 def _ledger(view: Mapping[str, Any], kind: str) -> list[dict[str, Any]]:
@@ -230,7 +141,7 @@ def test_checkout_then_captures_and_refunds_with_retries_that_never_double_apply
             assert refused.body["error"]["message"].startswith("Funds were captured")
 
     # and Bolt's side of it: the fake's transaction, read with the API key as our client does
-    bolt_side = _request(
+    bolt_side = request(
         stack.bolt,
         "GET",
         f"/v1/merchant/transactions/{reference}",

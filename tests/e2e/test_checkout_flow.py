@@ -1,43 +1,30 @@
 """A whole synchronous checkout on the local stack over HTTP (issue 3's acceptance), checked in its embedded AWS.
 
-`python -m devstack` runs in a subprocess with its fake Bolt API on a known port (FAKE_BOLT_PORT). The test plays
+`python -m devstack` runs in a subprocess with its fake Bolt API, whose URL it prints. The test plays
 the storefront (cart, order token) and Bolt (signed shipping, tax, discount and order.create calls), then reads
 the orders and catalog tables through the stack's embedded AWS endpoint (printed as "embedded AWS on ..."), and
 finally races two carts for the last unit of LAST-ONE over HTTP.
 """
 
-import http.client
 import json
-import os
-import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from threading import Barrier
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 import pytest
 from bolt_merchant.adapters.catalog_repository import from_item
 from bolt_merchant.domain.checkout import order_id_for
-from bolt_merchant.signing import SIGNATURE_HEADER, sign
 
 from devstack import settings
-from devstack.settings import DEFAULT_SIGNING_SECRET
+from devstack.process import stack_process
 from devstack.template import LocalResolver, load_template
+from tests.local_stack import EMBEDDED_AWS_URL, FAKE_BOLT_URL, Reply, StackClient, stack_environment
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-READY_TIMEOUT_SECONDS = 60
-SECRET_OVERRIDES = ("BOLT_SIGNING_SECRET", "BOLT_SIGNING_SECRET_PENDING", "BOLT_API_KEY")
-EMBEDDED_AWS = re.compile(r"embedded AWS on (http://[0-9.:]+)")
 ADDRESS = {
     "first_name": "Ren\u00e9e",
     "last_name": "Dupr\u00e9",
@@ -51,48 +38,9 @@ ADDRESS = {
 ITEMS = [("TOTE-BLUE", 2), ("MUG-12OZ", 1)]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Reply:
-    status: int
-    body: Any
-
-
-def _request(base: str, method: str, path: str, raw: bytes = b"", headers: Mapping[str, str] | None = None) -> Reply:
-    url = urlsplit(base)
-    connection = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=30)
-    try:
-        connection.request(method, path, body=raw, headers={"Content-Type": "application/json", **(headers or {})})
-        response = connection.getresponse()
-        text = response.read()
-        return Reply(response.status, json.loads(text) if text else None)
-    finally:
-        connection.close()
-
-
-@dataclass
-class Stack:
-    api: str
-    bolt: str
+@dataclass(frozen=True)
+class Stack(StackClient):
     aws: str
-
-    def call(self, method: str, path: str, body: Any = None) -> Reply:
-        return _request(self.api, method, path, json.dumps(body).encode() if body is not None else b"")
-
-    def signed(self, path: str, payload: Any) -> Reply:
-        """A Bolt hook call: the exact bytes signed with the stack's (dev) signing secret."""
-        raw = json.dumps(payload).encode()
-        return _request(self.api, "POST", path, raw, {SIGNATURE_HEADER: sign(raw, DEFAULT_SIGNING_SECRET)})
-
-    def fake(self, method: str, path: str, body: Any = None) -> Any:
-        reply = _request(self.bolt, method, path, json.dumps(body).encode() if body is not None else b"")
-        assert reply.status == 200, reply
-        return reply.body
 
     def dynamodb(self) -> Any:
         return boto3.client(
@@ -114,46 +62,12 @@ def table_name(logical_id: str) -> str:
     return LocalResolver(load_template(), settings.STACK_NAME).physical_name(logical_id)
 
 
-def _wait_until_ready(process: subprocess.Popen[bytes], log: Path) -> tuple[str, str]:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        text = log.read_text(errors="replace")
-        ready = re.search(r"^local stack ready on (\S+)", text, re.MULTILINE)
-        aws = EMBEDDED_AWS.search(text)
-        if ready and aws:
-            return ready.group(1), aws.group(1)
-        if process.poll() is not None:
-            break
-        time.sleep(0.05)
-    raise RuntimeError(f"local stack did not become ready:\n{log.read_text(errors='replace')[-4000:]}")
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     log = tmp_path_factory.mktemp("devstack-checkout") / "stack.log"
-    bolt_port = _free_port()
-    inherited = {name: value for name, value in os.environ.items() if name not in SECRET_OVERRIDES}
-    env = {
-        **inherited,
-        "PORT": str(_free_port()),
-        "FAKE_BOLT_PORT": str(bolt_port),
-        "PYTHONUNBUFFERED": "1",
-        "LOCAL_POLLERS": "0",  # the fan-out is not what this test is about
-    }
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "devstack"], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-    try:
-        api, aws = _wait_until_ready(process, log)
-        yield Stack(api=api, bolt=f"http://127.0.0.1:{bolt_port}", aws=aws)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    environment = stack_environment(LOCAL_POLLERS="0")  # the fan-out is not what this test is about
+    with stack_process(environment, log_path=log) as process:
+        yield Stack(api=process.url, bolt=process.announced(FAKE_BOLT_URL), aws=process.announced(EMBEDDED_AWS_URL))
 
 
 def bolt_items(cart: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -2,26 +2,22 @@
 opts in with pytest-socket's `@pytest.mark.enable_socket` or `@pytest.mark.allow_hosts([...])` markers."""
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from bolt_merchant.adapters import aws as adapters_aws
-from pytest_socket import disable_socket, enable_socket
 
-from tests.support import AwsStack, CallCounter, FakeLambdaContext, LambdaHandler, load_handler
-
-
-@pytest.fixture(autouse=True)
-def _no_network(request: pytest.FixtureRequest) -> Iterator[None]:
-    if request.node.get_closest_marker("enable_socket") or request.node.get_closest_marker("allow_hosts"):
-        yield
-        return
-    disable_socket(allow_unix_socket=False)
-    yield
-    enable_socket()
+from tests.support import (
+    AwsStack,
+    CallCounter,
+    FakeLambdaContext,
+    LambdaHandler,
+    load_handler,
+    no_network,  # noqa: F401 - the autouse network guard, applied to this folder
+)
 
 
 @dataclass

@@ -5,7 +5,6 @@ environment the template gives it, with the FIFO queue URLs of the queues actual
 Lambda SQS poller: receive, invoke, delete what succeeded, make the failures visible again.
 """
 
-import importlib.util
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,21 +18,14 @@ from bolt_merchant.adapters.checkout_store import event_item, order_item
 from bolt_merchant.models.store import CartLine, Order, OrderTotals, OutboxEvent, ShippingChoice
 from moto import mock_aws
 
-from devstack.make_consumer_events import sqs_event_from, stream_event_from
+from devstack.make_consumer_events import stream_event_from
 from devstack.resources import create_queues
-from devstack.template import ROOT, LocalResolver, create_tables, function_specs, load_template
+from devstack.template import LocalResolver, create_tables, function_specs, load_template
+from tests.support import LambdaHandler, load_handler, poll_sqs_once, queue_depth
 
 STACK = "test"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 CANARY_EMAIL = "shopper-canary-7f3a9c@example.com"  # must never reach a log line
-FAKE_AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "POWERTOOLS_TRACE_DISABLED": "1",
-}
 FANOUT_ENV = (
     "CONFIRMATION_QUEUE_URL",
     "FULFILMENT_QUEUE_URL",
@@ -42,19 +34,6 @@ FANOUT_ENV = (
     "OMS_ENDPOINT_URL",
     "ORDERS_TABLE_NAME",
 )
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-
-
-def load_handler(function_dir: str) -> Handler:
-    """functions/<dir>/<dir>_handler.py's lambda_handler, loaded by path inside mock_aws (folders are not packages)."""
-    path = ROOT / "functions" / function_dir / f"{function_dir}_handler.py"
-    spec = importlib.util.spec_from_file_location(f"_fanout_handler_{function_dir}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    handler: Handler = module.lambda_handler
-    return handler
 
 
 @dataclass
@@ -117,7 +96,7 @@ class FanoutStack:
     _iterator: str | None = None
 
     # ------------------------------------------------------------ functions
-    def use_function(self, function_dir: str, **overrides: str) -> Handler:
+    def use_function(self, function_dir: str, **overrides: str) -> LambdaHandler:
         """os.environ as template.yaml sets it for functions/<dir>/ (plus overrides); the handler, freshly loaded."""
         for name, value in {**self.environments[function_dir], **overrides}.items():
             self.set_env(name, value)
@@ -173,38 +152,17 @@ class FanoutStack:
         return list(response.get("Messages", []))
 
     def depth(self, logical_id: str) -> int:
-        attributes = self.sqs.get_queue_attributes(
-            QueueUrl=self.queues[logical_id],
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+        return queue_depth(self.sqs, self.queues[logical_id])
 
-    def drive(self, logical_id: str, handler: Handler, rounds: int = 10) -> dict[str, int]:
-        """Play the Lambda SQS poller for `rounds` polls: returns message id -> times it was handed to the function.
-        Succeeded records are deleted; failed ones become visible again at once (their visibility timeout ends)."""
-        url = self.queues[logical_id]
+    def drive(self, logical_id: str, handler: LambdaHandler, rounds: int = 10) -> dict[str, int]:
+        """Play the Lambda SQS poller for `rounds` polls: returns message id -> times it was handed to the function."""
         deliveries: dict[str, int] = {}
         for _ in range(rounds):
-            response = self.sqs.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"], VisibilityTimeout=30
-            )
-            messages = response.get("Messages", [])
+            messages, _ = poll_sqs_once(self.sqs, self.queues[logical_id], lambda event: handler(event, FakeContext()))
             if not messages:
                 break
             for message in messages:
                 deliveries[message["MessageId"]] = deliveries.get(message["MessageId"], 0) + 1
-            try:
-                result = handler(sqs_event_from(messages, self.queue_arn(logical_id)), FakeContext())
-                failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
-            except Exception:  # a whole-batch failure: Lambda hands every message back
-                failed = {message["MessageId"] for message in messages}
-            for message in messages:
-                if message["MessageId"] in failed:
-                    self.sqs.change_message_visibility(
-                        QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                    )
-                else:
-                    self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         return deliveries
 
     # ------------------------------------------------------------ SES
@@ -218,8 +176,6 @@ class FanoutStack:
 
 @pytest.fixture(name="fanout")
 def fanout_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[FanoutStack]:
-    for name, value in FAKE_AWS_ENV.items():
-        monkeypatch.setenv(name, value)
     for name in FANOUT_ENV:
         monkeypatch.delenv(name, raising=False)
     with mock_aws():

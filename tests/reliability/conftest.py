@@ -6,17 +6,21 @@ to a local stack subprocess over loopback and opts in with `enable_socket`.
 
 import copy
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pytest_socket import disable_socket, enable_socket
 
 from tests.reliability.figures import FIGURES, FIGURES_FILE_VARIABLE, table
 from tests.reliability.harness import AwsCalls, Crash, observer, signed_function_dirs
-from tests.support import AwsStack, FakeLambdaContext, LambdaHandler, load_handler
+from tests.support import (
+    AwsStack,
+    FakeLambdaContext,
+    LambdaHandler,
+    load_handler,
+    no_network,  # noqa: F401 - the autouse network guard, applied to this folder
+)
 
 HERE = Path(__file__).parent
 # RELIABILITY_SCALE=10 multiplies every example budget (a nightly run); the default keeps the suite within ~90 s.
@@ -47,16 +51,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     target = os.environ.get(FIGURES_FILE_VARIABLE)
     if target:
         FIGURES.write(Path(target), tests=session.testscollected, failed=session.testsfailed)
-
-
-@pytest.fixture(autouse=True)
-def _no_network(request: pytest.FixtureRequest) -> Iterator[None]:
-    if request.node.get_closest_marker("enable_socket") or request.node.get_closest_marker("allow_hosts"):
-        yield
-        return
-    disable_socket(allow_unix_socket=False)
-    yield
-    enable_socket()
 
 
 @pytest.fixture

@@ -19,10 +19,10 @@ import pytest
 from bolt_merchant import wiring
 from bolt_merchant.adapters.catalog_repository import from_item
 
-from devstack.make_consumer_events import sqs_event_from, stream_event_from
+from devstack.make_consumer_events import stream_event_from
 from devstack.resources import create_queues
 from tests.reliability.harness import observer
-from tests.support import AwsStack, FakeLambdaContext, LambdaHandler, load_handler
+from tests.support import AwsStack, FakeLambdaContext, LambdaHandler, load_handler, poll_sqs_once, queue_depth
 
 CONSUMERS = {"ConfirmationEmailQueue": "confirmation_email", "FulfilmentQueue": "fulfilment"}
 DLQS = {"ConfirmationEmailQueue": "ConfirmationEmailDLQ", "FulfilmentQueue": "FulfilmentDLQ"}
@@ -117,35 +117,20 @@ class Pipeline:
         return len(self.pending)
 
     # ------------------------------------------------------------ the queues and their consumers
-    def queue_arn(self, logical_id: str) -> str:
-        attributes = self.sqs.get_queue_attributes(QueueUrl=self.queues[logical_id], AttributeNames=["QueueArn"])
-        return str(attributes["Attributes"]["QueueArn"])
-
     def consume(self, rounds: int = 30) -> None:
         """Poll every consumer queue as Lambda would, until empty (or `rounds` polls each)."""
         for logical_id, function_dir in CONSUMERS.items():
-            url = self.queues[logical_id]
             for _ in range(rounds):
-                messages = self.sqs.receive_message(
-                    QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"], VisibilityTimeout=30
-                ).get("Messages", [])
+                messages, failed = poll_sqs_once(
+                    self.sqs,
+                    self.queues[logical_id],
+                    lambda event, f=function_dir: self.handler(f)(event, self.context),
+                )
                 if not messages:
                     break
-                try:
-                    result = self.handler(function_dir)(
-                        sqs_event_from(messages, self.queue_arn(logical_id)), self.context
-                    )
-                    failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
-                except Exception:
-                    failed = {message["MessageId"] for message in messages}
                 for message in messages:
-                    if message["MessageId"] in failed:
-                        self.sqs.change_message_visibility(
-                            QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                        )
-                    else:
+                    if message["MessageId"] not in failed:
                         self.consumed[(logical_id, json.loads(message["Body"])["event_id"])] += 1
-                        self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
     def drain(self) -> int:
         """Publish, then consume. Returns the stream records still pending."""
@@ -154,11 +139,7 @@ class Pipeline:
         return left
 
     def depth(self, logical_id: str) -> int:
-        attributes = self.sqs.get_queue_attributes(
-            QueueUrl=self.queues[logical_id],
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+        return queue_depth(self.sqs, self.queues[logical_id])
 
     # ------------------------------------------------------------ what happened
     def outbox_events(self) -> dict[str, dict[str, Any]]:

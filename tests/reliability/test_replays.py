@@ -54,13 +54,14 @@ def other_transport(event: dict[str, Any], number: int) -> dict[str, Any]:
     }
 
 
-def authorize(functions: Functions, aws: AwsStack, cart_id: str) -> None:
-    """An order created and authorised (its events make the consumers write idempotency records)."""
+def authorize(functions: Functions, aws: AwsStack, cart_id: str) -> dict[str, Any]:
+    """An order created and authorised (its events make the consumers write idempotency records); Bolt's cart."""
     seed.seed_cart(aws, cart_id)
     cart = seed.valid_order_cart(cart_id, seed.DEMO_ITEMS)
     assert functions.invoke("order_create", seed.order_create_event(cart)).status == 200
     auth = make_events.transaction_webhook("auth", cart_id=cart_id, cart=cart, amount=seed.total_of(cart))
     assert functions.invoke("transaction_webhook", signed_event("transaction_webhook", auth)).status == 200
+    return cart
 
 
 def comparable(body: Any) -> Any:
@@ -148,14 +149,7 @@ def test_consumer_messages_replayed_after_the_fifo_window_act_once(
 ) -> None:
     """The publisher re-sends an event after SQS's 5-minute deduplication window (a new deduplication id): the
     consumers' idempotency records keep the side effects at one."""
-    seed.seed_cart(aws, "c_replay0001")
-    answer = functions.invoke(
-        "order_create", seed.order_create_event(seed.valid_order_cart("c_replay0001", seed.DEMO_ITEMS))
-    )
-    assert answer.status == 200
-    cart = seed.valid_order_cart("c_replay0001", seed.DEMO_ITEMS)
-    auth = make_events.transaction_webhook("auth", cart_id="c_replay0001", cart=cart, amount=seed.total_of(cart))
-    assert functions.invoke("transaction_webhook", signed_event("transaction_webhook", auth)).status == 200
+    authorize(functions, aws, "c_replay0001")
     assert pipeline.drain() == 0
     events = pipeline.outbox_events()
 
@@ -290,18 +284,9 @@ def test_concurrent_duplicates_of_a_webhook_apply_once(functions: Functions, aws
 def test_two_partial_captures_arriving_at_once_are_both_counted(functions: Functions, aws: AwsStack) -> None:
     """Different events of one order at once: optimistic versioning retries the loser, nothing is lost."""
     cart_id = "c_two_captures"
-    seed.seed_cart(aws, cart_id)
-    cart = seed.valid_order_cart(cart_id, seed.DEMO_ITEMS)
+    cart = authorize(functions, aws, cart_id)
     total = seed.total_of(cart)
-    assert functions.invoke("order_create", seed.order_create_event(cart)).status == 200
     hook_ = make_events.transaction_webhook
-    assert (
-        functions.invoke(
-            "transaction_webhook",
-            signed_event("transaction_webhook", hook_("auth", cart_id=cart_id, cart=cart, amount=total)),
-        ).status
-        == 200
-    )
     first = hook_(
         "capture", cart_id=cart_id, cart=cart, amount=total, captures=((make_events.capture_id(1, cart_id), 1000),)
     )

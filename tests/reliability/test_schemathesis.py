@@ -14,11 +14,6 @@ canaries.
 
 import contextlib
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -41,7 +36,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from devstack import make_events
+from devstack.process import stack_process
 from devstack.settings import DEFAULT_API_KEY, DEFAULT_PENDING_SECRET, DEFAULT_SIGNING_SECRET
+from tests.local_stack import FAKE_BOLT_URL, stack_environment
 from tests.reliability.conftest import examples
 from tests.reliability.harness import area
 
@@ -49,8 +46,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.enable_socket]
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "openapi.yaml"
-READY_TIMEOUT_SECONDS = 60
-SECRET_OVERRIDES = ("BOLT_SIGNING_SECRET", "BOLT_SIGNING_SECRET_PENDING", "BOLT_API_KEY")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 FUZZ = area("schemathesis")
 CANARY_EMAIL = "canary.fuzz.7f3a9c@example.com"
@@ -90,12 +85,6 @@ def before_call(context: schemathesis.HookContext, case: schemathesis.Case, kwar
 # ---------------------------------------------------------------- the local stack
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @dataclass
 class Stack:
     url: str
@@ -106,38 +95,8 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     log = tmp_path_factory.mktemp("reliability-stack") / "stack.log"
-    inherited = {name: value for name, value in os.environ.items() if name not in SECRET_OVERRIDES}
-    fake_port = _free_port()
-    env = {
-        **inherited,
-        "PORT": str(_free_port()),
-        "FAKE_BOLT_PORT": str(fake_port),
-        "LOCAL_POLLERS": "0",
-        "LOCAL_CONTAINERS": "2",
-        "PYTHONUNBUFFERED": "1",
-    }
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "devstack"], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        url = None
-        while url is None and time.monotonic() < deadline and process.poll() is None:
-            for line in log.read_text(errors="replace").splitlines():
-                if line.startswith("local stack ready on "):
-                    url = line.removeprefix("local stack ready on ").strip()
-            time.sleep(0.05)
-        if url is None:
-            raise RuntimeError(f"local stack did not start:\n{log.read_text(errors='replace')[-4000:]}")
-        yield Stack(url=url, fake_bolt=f"http://127.0.0.1:{fake_port}", log=log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with stack_process(stack_environment(LOCAL_POLLERS="0", LOCAL_CONTAINERS="2"), log_path=log) as process:
+        yield Stack(url=process.url, fake_bolt=process.announced(FAKE_BOLT_URL), log=log)
 
 
 @pytest.fixture(scope="module")

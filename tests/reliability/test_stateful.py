@@ -10,51 +10,26 @@ consumer side effect (confirmation email, OMS submission, OMS cancellation) happ
 end of each example everything is drained without faults: every outbox event reached both consumers (nothing lost).
 """
 
-import itertools
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 import pytest
 from bolt_merchant.domain.checkout import order_id_for
 from bolt_merchant.models.store import Order
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from devstack import make_events
 from tests.functions import seed
+from tests.functions.webhooks import delivery_model as model
 from tests.reliability.conftest import Answer, Functions, examples
 from tests.reliability.harness import AwsCalls, Crash, Fault, area, lost_answer
 from tests.reliability.pipeline import Pipeline, build_pipeline
 from tests.support import AwsStack, FakeLambdaContext, LambdaHandler, signed_event
 
 STATEFUL = area("stateful")
-MUG = (("MUG-12OZ", 1),)
 CARTS = 3
-HOOK_TYPES = [
-    "pending",
-    "auth",
-    "capture",
-    "payment",
-    "credit",
-    "void",
-    "failed_payment",
-    "rejected_reversible",
-    "rejected_irreversible",
-]
-CAPTURE_AMOUNTS = (700, 500, 400)
-CREDIT_AMOUNTS = (300, 200, 900)
-RANK = {
-    "pending_payment": 0,
-    "payment_review": 1,
-    "authorized": 2,
-    "partially_captured": 3,
-    "captured": 4,
-    "partially_refunded": 4,
-    "refunded": 4,
-}
-TERMINAL = {"cancelled", "on_hold"}
-_ids = itertools.count()
 
 
 def write_faults() -> dict[str, Callable[[], Fault | None]]:
@@ -98,13 +73,13 @@ class CheckoutLifecycles(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.carts = [f"c_sm{next(_ids):05d}" for _ in range(CARTS)]
-        self.bolt_carts = {cart_id: seed.valid_order_cart(cart_id, MUG) for cart_id in self.carts}
+        self.carts = [model.fresh_cart_id("sm") for _ in range(CARTS)]
+        self.bolt_carts = {cart_id: seed.valid_order_cart(cart_id, model.MUG) for cart_id in self.carts}
         self.acked: dict[str, set[str]] = {cart_id: set() for cart_id in self.carts}
         self.seen_status: dict[str, str] = {}
         self.last: dict[str, Any] | None = None
         for cart_id in self.carts:
-            seed.seed_cart(self.aws, cart_id, MUG)
+            seed.seed_cart(self.aws, cart_id, model.MUG)
 
     # ------------------------------------------------------------ delivering, as Bolt does
     def _order(self, cart_id: str) -> Order | None:
@@ -164,36 +139,17 @@ class CheckoutLifecycles(RuleBasedStateMachine):
 
     @rule(
         cart=st.integers(0, CARTS - 1),
-        kind=st.sampled_from(HOOK_TYPES),
-        captures=st.integers(1, len(CAPTURE_AMOUNTS)),
-        credit=st.integers(1, len(CREDIT_AMOUNTS)),
+        kind=st.sampled_from(model.HOOK_TYPES),
+        captures=st.integers(1, len(model.CAPTURE_AMOUNTS)),
+        credit=st.integers(1, len(model.CREDIT_AMOUNTS)),
         fault=st.sampled_from(WRITE_FAULTS),
     )
     def deliver(self, cart: int, kind: str, captures: int, credit: int, fault: str) -> None:
-        payload = self._payload(self.carts[cart], kind, captures, credit)
+        cart_id = self.carts[cart]
+        payload = model.drawn_webhook(cart_id, self.bolt_carts[cart_id], kind, captures, credit)
         answer = self._deliver("transaction_webhook", signed_event("transaction_webhook", payload), fault)
         self._check_webhook_answer(payload, answer)
         self.last = payload
-
-    def _payload(self, cart_id: str, kind: str, captures: int, credit: int) -> dict[str, Any]:
-        bolt_cart = self.bolt_carts[cart_id]
-        total = seed.total_of(bolt_cart)
-        listed: tuple[tuple[str, int], ...] = ()
-        amount = total
-        if kind == "capture":
-            listed = tuple((make_events.capture_id(n + 1, cart_id), CAPTURE_AMOUNTS[n]) for n in range(captures))
-        elif kind == "payment":
-            listed = ((make_events.capture_id(0, cart_id), total),)
-        elif kind == "credit":
-            amount = CREDIT_AMOUNTS[credit - 1]
-        return make_events.transaction_webhook(
-            kind,
-            cart_id=cart_id,
-            cart=bolt_cart,
-            amount=amount,
-            captures=listed,
-            credit=make_events.credit_id(credit, cart_id),
-        )
 
     @precondition(lambda self: self.last is not None)
     @rule(fault=st.sampled_from(WRITE_FAULTS))
@@ -204,12 +160,16 @@ class CheckoutLifecycles(RuleBasedStateMachine):
 
     @rule(
         cart=st.integers(0, CARTS - 1),
-        kinds=st.tuples(st.sampled_from(HOOK_TYPES), st.sampled_from(HOOK_TYPES)),
-        captures=st.integers(1, len(CAPTURE_AMOUNTS)),
+        kinds=st.tuples(st.sampled_from(model.HOOK_TYPES), st.sampled_from(model.HOOK_TYPES)),
+        captures=st.integers(1, len(model.CAPTURE_AMOUNTS)),
     )
     def two_at_once(self, cart: int, kinds: tuple[str, str], captures: int) -> None:
         """Two deliveries for one order on two containers at the same time; Bolt then retries what said retry."""
-        payloads = [self._payload(self.carts[cart], kind, captures, number + 1) for number, kind in enumerate(kinds)]
+        cart_id = self.carts[cart]
+        bolt_cart = self.bolt_carts[cart_id]
+        payloads = [
+            model.drawn_webhook(cart_id, bolt_cart, kind, captures, number + 1) for number, kind in enumerate(kinds)
+        ]
         events = [signed_event("transaction_webhook", payload) for payload in payloads]
         with seed.serialised_moto():
             answers = seed.run_concurrently(
@@ -285,12 +245,7 @@ class CheckoutLifecycles(RuleBasedStateMachine):
     def _status_never_regresses(self, cart_id: str, order: Order) -> None:
         before = self.seen_status.get(cart_id)
         self.seen_status[cart_id] = order.status
-        regressed = (before in TERMINAL and order.status != before) or (
-            before is not None
-            and before not in TERMINAL
-            and order.status not in TERMINAL
-            and RANK[order.status] < RANK[before]
-        )
+        regressed = model.status_regressed(before, order.status)
         STATEFUL.count(violations=int(regressed))
         if regressed:
             self.broken.append(f"{cart_id}: status {before} -> {order.status}")
@@ -340,7 +295,7 @@ def test_random_checkouts_under_faults_keep_the_invariants(
             max_examples=examples(12),
             stateful_step_count=12,
             deadline=None,
-            phases=(Phase.explicit, Phase.reuse, Phase.generate),
+            phases=model.NO_SHRINK,
             suppress_health_check=list(HealthCheck),
             database=None,
         ),
@@ -363,8 +318,8 @@ def test_a_late_money_event_leaves_a_cancelled_order_cancelled(
     """T23: once an order is cancelled (void before any capture, or a decline), a late capture or payment is
     acknowledged and alerted, but the order stays cancelled and counts no captured money."""
     cart_id = f"c_late_{terminal}_{late}"
-    seed.seed_cart(aws, cart_id, MUG)
-    cart = seed.valid_order_cart(cart_id, MUG)
+    seed.seed_cart(aws, cart_id, model.MUG)
+    cart = seed.valid_order_cart(cart_id, model.MUG)
     total = seed.total_of(cart)
     assert functions.invoke("order_create", seed.order_create_event(cart)).status == 200
     captures = ((make_events.capture_id(1, cart_id), total),)

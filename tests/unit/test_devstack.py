@@ -1,6 +1,7 @@
 """The local stack's non-obvious pieces: routing, proxy results, queues from a template, containers, serialising."""
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -18,6 +19,7 @@ from devstack.containers import FunctionIdentity, FunctionPool
 from devstack.gateway import Route, http_response, resolve_route
 from devstack.load_catalog import catalog_table_of_stack
 from devstack.load_catalog import main as load_catalog_main
+from devstack.process import StackFailed, StackProcess
 from devstack.resources import create_queues
 from devstack.stack import LOCAL_FUNCTION_OVERRIDES, shared_function_environment
 from devstack.template import FunctionSpec, LocalResolver
@@ -239,3 +241,43 @@ def test_load_catalog_writes_the_demo_catalog(capsys: pytest.CaptureFixture[str]
         items = dynamodb.scan(TableName="catalog")["Items"]
     assert {"SETTINGS", "PRODUCT#TOTE-BLUE", "DISCOUNT#WELCOME10"} <= {item["pk"]["S"] for item in items}
     assert f"wrote {len(items)} items" in capsys.readouterr().out
+
+
+class StubProcess:
+    def __init__(self, exit_code: int | None) -> None:
+        self.exit_code = exit_code
+
+    def poll(self) -> int | None:
+        return self.exit_code
+
+
+SERVICE_URL = re.compile(r"service on (\S+)")
+
+
+def _stack_printing(text: str, tmp_path: Path, exit_code: int | None = None) -> StackProcess:
+    log = tmp_path / "stack.log"
+    log.write_text(text)
+    return StackProcess("http://127.0.0.1:1", StubProcess(exit_code), log)  # type: ignore[arg-type]
+
+
+def test_announced_reads_the_first_whole_line_that_matches(tmp_path: Path) -> None:
+    stack = _stack_printing("local stack ready on x\n  service on http://a:1; more\nservice on http://b:2\n", tmp_path)
+
+    assert stack.announced(SERVICE_URL) == "http://a:1;"
+
+
+def test_announced_leaves_a_line_still_being_written(tmp_path: Path) -> None:
+    stack = _stack_printing("local stack ready on x\nservice on http://12", tmp_path, exit_code=0)
+
+    with pytest.raises(StackFailed, match="printed no line matching 'service on") as failure:
+        stack.announced(SERVICE_URL)
+    assert str(failure.value).endswith("service on http://12")  # the log comes with the failure
+
+
+def test_announced_gives_up_after_its_timeout_while_the_stack_runs(tmp_path: Path) -> None:
+    stack = _stack_printing("local stack ready on x\n", tmp_path)
+    started = time.monotonic()
+
+    with pytest.raises(StackFailed):
+        stack.announced(SERVICE_URL, timeout=0.2)
+    assert 0.2 <= time.monotonic() - started < 5

@@ -8,27 +8,29 @@ Every example uses fresh cart ids and empties the orders table when it ends, so 
 each other's orders (and moto, which copies whole tables in every transaction, stays fast).
 """
 
-import itertools
 import json
 from typing import Any, ClassVar
 
 from bolt_merchant.domain.checkout import order_id_for
 from bolt_merchant.models.store import Order
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from devstack import make_events
 from tests.functions import seed
 from tests.functions.webhooks.conftest import Webhooks
+from tests.functions.webhooks.delivery_model import (
+    CAPTURE_AMOUNTS,
+    CREDIT_AMOUNTS,
+    HOOK_TYPES,
+    MUG,
+    NO_SHRINK,
+    drawn_webhook,
+    fresh_cart_id,
+    status_regressed,
+)
 from tests.support import AwsStack, response_body
-
-MUG = (("MUG-12OZ", 1),)  # 1600 + standard 599 + tax 116 = 2315; 200 in stock, enough for every example
-_ids = itertools.count()
-
-
-def fresh_cart_id(prefix: str) -> str:
-    return f"c_{prefix}{next(_ids):05d}"
 
 
 def normalised(value: Any, cart_id: str) -> Any:
@@ -52,11 +54,6 @@ def ledger_state(aws: AwsStack, cart_id: str) -> dict[str, Any]:
     of capture or auth came first.)"""
     entries = seed.ledger(aws, order_id_for(cart_id))
     return normalised({sk: (item["amount"], item["applied"]) for sk, item in entries.items()}, cart_id)
-
-
-# Shrinking replays a failing case hundreds of times through the handlers (minutes here): the examples are small
-# already, so a failure is reported as generated, and `@reproduce_failure` in the output replays it.
-NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
 
 
 # ---------------------------------------------------------------- any arrival order, same result
@@ -131,33 +128,6 @@ def test_shuffled_sequences_end_in_the_same_order_state_and_ledger(webhooks: Web
 
 # ---------------------------------------------------------------- stateful model
 
-# Status rank (reliability plan §6): a delivery never moves an order down. The money states share one rank: once
-# captured, what is refunded can only grow, but a later partial capture can turn "refunded" (all of the first
-# capture) back into "partially_refunded" legitimately. cancelled and on_hold are terminal.
-RANK = {
-    "pending_payment": 0,
-    "payment_review": 1,
-    "authorized": 2,
-    "partially_captured": 3,
-    "captured": 4,
-    "partially_refunded": 4,
-    "refunded": 4,
-}
-TERMINAL = {"cancelled", "on_hold"}
-HOOK_TYPES = [
-    "pending",
-    "auth",
-    "capture",
-    "payment",
-    "credit",
-    "void",
-    "failed_payment",
-    "rejected_reversible",
-    "rejected_irreversible",
-]
-CAPTURE_AMOUNTS = (700, 500, 400)
-CREDIT_AMOUNTS = (300, 200, 900)
-
 
 class WebhookSequences(RuleBasedStateMachine):
     """Two carts; each may or may not have had its order created by order.create. Rules deliver any webhook type,
@@ -215,25 +185,7 @@ class WebhookSequences(RuleBasedStateMachine):
     )
     def deliver(self, cart: int, kind: str, captures: int, credit: int) -> None:
         cart_id = self.carts[cart]
-        bolt_cart = self.bolt_carts[cart_id]
-        total = seed.total_of(bolt_cart)
-        listed: tuple[tuple[str, int], ...] = ()
-        amount = total
-        if kind == "capture":
-            listed = tuple((make_events.capture_id(n + 1, cart_id), CAPTURE_AMOUNTS[n]) for n in range(captures))
-        elif kind == "payment":
-            listed = ((make_events.capture_id(0, cart_id), total),)
-        elif kind == "credit":
-            amount = CREDIT_AMOUNTS[credit - 1]
-        payload = make_events.transaction_webhook(
-            kind,
-            cart_id=cart_id,
-            cart=bolt_cart,
-            amount=amount,
-            captures=listed,
-            credit=make_events.credit_id(credit, cart_id),
-        )
-        self._deliver(payload)
+        self._deliver(drawn_webhook(cart_id, self.bolt_carts[cart_id], kind, captures, credit))
 
     @precondition(lambda self: self.last is not None)
     @rule()
@@ -259,10 +211,7 @@ class WebhookSequences(RuleBasedStateMachine):
 
     def _status_never_regresses(self, cart_id: str, order: Order) -> None:
         before = self.seen_status.get(cart_id)
-        if before in TERMINAL:
-            assert order.status == before, f"{before} -> {order.status}"
-        elif before is not None and order.status not in TERMINAL:
-            assert RANK[order.status] >= RANK[before], f"{before} -> {order.status}"
+        assert not status_regressed(before, order.status), f"{before} -> {order.status}"
         self.seen_status[cart_id] = order.status
 
     def _ledger_matches_the_money(self, cart_id: str, order: Order) -> None:
