@@ -20,8 +20,14 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ValidationError
 
 from bolt_merchant.domain.errors import DependencyUnavailable
-from bolt_merchant.domain.transactions import CaptureInfo, LedgerEntry, TransactionEvent, Transition, apply_event
-from bolt_merchant.domain.webhooks import StaleOrder
+from bolt_merchant.domain.transactions import (
+    CaptureInfo,
+    LedgerEntry,
+    StaleOrder,
+    TransactionEvent,
+    Transition,
+    apply_event,
+)
 from bolt_merchant.models.backoffice import (
     ActionAnswer,
     BoltAmountView,

@@ -71,6 +71,10 @@ class LedgerEntry:
     note: str = ""
 
 
+class StaleOrder(Exception):
+    """The order changed between our read and our write (Transition's before.version); read it again."""
+
+
 @dataclass
 class Transition:
     """What applying one event changed. Empty ledger means a duplicate or late event: nothing to write."""

@@ -11,6 +11,7 @@ from bolt_merchant.domain.transactions import (
     MONEY_TYPES,
     ORDER_CREATING_TYPES,
     Alert,
+    StaleOrder,
     TransactionEvent,
     Transition,
     apply_event,
@@ -19,10 +20,6 @@ from bolt_merchant.models.store import Order, StoredCart
 
 _OPTIMISTIC_ATTEMPTS = 5
 Result = Literal["applied", "duplicate", "ignored"]
-
-
-class StaleOrder(Exception):
-    """The order changed between our read and our write; read it again."""
 
 
 class TransactionStore(Protocol):
