@@ -72,4 +72,4 @@ def transaction_webhook_endpoint() -> TransactionWebhookEndpoint:
 
 
 def credit_card_webhook_endpoint() -> CreditCardWebhookEndpoint:
-    return CreditCardWebhookEndpoint(signed_reader(), lambda t, i: wiring.transaction_store().record_card_event(t, i))
+    return CreditCardWebhookEndpoint(signed_reader(), lambda t, i: wiring.card_events().record(t, i))

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bolt_merchant.adapters.aws import dynamodb
+from bolt_merchant.adapters.card_events import DynamoCardEvents
 from bolt_merchant.adapters.catalog_repository import DynamoCatalog
 from bolt_merchant.adapters.checkout_store import DynamoCheckoutStore
 from bolt_merchant.adapters.secrets import SecretsProvider
@@ -45,6 +46,11 @@ def checkout_store() -> DynamoCheckoutStore:
 def transaction_store() -> DynamoTransactionStore:
     config = settings()
     return DynamoTransactionStore(dynamodb(), config.require("catalog_table"), config.require("orders_table"))
+
+
+@functools.cache
+def card_events() -> DynamoCardEvents:
+    return DynamoCardEvents(dynamodb(), settings().require("orders_table"))
 
 
 def _api_key() -> str:
@@ -168,7 +174,7 @@ def operation_records() -> "OperationRecords":
 
 def reset() -> None:
     """Forget every adapter and setting (tests and the local stack change the environment between runs)."""
-    for factory in (secrets, catalog, checkout_store, transaction_store, bolt_api, settings, dynamodb):
+    for factory in (secrets, catalog, checkout_store, transaction_store, card_events, bolt_api, settings, dynamodb):
         factory.cache_clear()
     for fanout_factory in (
         outbox_publisher,

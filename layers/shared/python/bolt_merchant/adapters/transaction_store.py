@@ -106,21 +106,3 @@ class DynamoTransactionStore(DynamoCheckoutStore):
             for discount in order.discounts
         ]
         return self._stock_returns({line.sku: line.quantity for line in order.lines}) + uses
-
-    def record_card_event(self, event_type: str, event_id: str) -> bool:
-        """True the first time this credit-card event is seen."""
-        item = {
-            "pk": {"S": f"CARDEVENT#{event_id}"},
-            "sk": {"S": "CARDEVENT"},
-            "kind": {"S": "card_event"},
-            "event_type": {"S": event_type},
-        }
-        try:
-            with dependency("card event write"):
-                self._client.put_item(TableName=self._orders, Item=item, ConditionExpression="attribute_not_exists(pk)")
-        except DependencyUnavailable as exc:
-            cause = exc.__cause__
-            if isinstance(cause, ClientError) and error_code(cause) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
