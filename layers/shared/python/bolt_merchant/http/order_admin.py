@@ -26,7 +26,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel, ValidationError
 
 from bolt_merchant import wiring
-from bolt_merchant.adapters.bolt_api import BoltApiError, BoltConcurrentRequest, BoltInvalidRequest
+from bolt_merchant.adapters.bolt_api_errors import BoltApiError, BoltConcurrentRequest, BoltInvalidRequest
 from bolt_merchant.adapters.operation_records import KeyReused, OperationInProgress
 from bolt_merchant.domain import backoffice
 from bolt_merchant.domain.backoffice import (

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from pydantic import ValidationError
 
 from bolt_merchant import wiring
-from bolt_merchant.adapters.bolt_api import BoltApiError
+from bolt_merchant.adapters.bolt_api_errors import BoltApiError
 from bolt_merchant.domain import storefront
 from bolt_merchant.domain.errors import BoltCode, DependencyUnavailable, HookError
 from bolt_merchant.http.bolt_hooks import RawBodyError, failure, field_paths, raw_body
