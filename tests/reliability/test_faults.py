@@ -22,8 +22,8 @@ from aws_lambda_powertools.utilities import parameters
 from bolt_merchant import wiring
 from bolt_merchant.adapters.bolt_api import BoltApiClient
 from bolt_merchant.adapters.operation_records import OperationRecords
-from bolt_merchant.domain.checkout import order_id_for
 from bolt_merchant.domain.errors import DependencyUnavailable
+from bolt_merchant.domain.order_create import order_id_for
 from bolt_merchant.signing import SIGNATURE_HEADER, sign
 
 from devstack import make_events

@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 import requests
 from bolt_merchant.http.webhooks import parse_transaction_event
-from bolt_merchant.models.bolt import DiscountApplyRequest, OrderCreateRequest, ShippingRequest, TaxRequest
+from bolt_merchant.models.discount_code import DiscountApplyRequest
+from bolt_merchant.models.order_create import OrderCreateRequest
+from bolt_merchant.models.shipping_tax import ShippingRequest, TaxRequest
 from bolt_merchant.signing import PENDING_SIGNATURE_HEADER, SIGNATURE_HEADER, is_signed_by
 
 from devstack.simulator import payloads

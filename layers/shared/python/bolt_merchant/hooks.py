@@ -1,19 +1,15 @@
 """The Bolt hook catalogue: event name -> request model -> domain call, wired to this container's adapters."""
 
 from bolt_merchant import wiring
-from bolt_merchant.domain import checkout, shipping_tax, webhooks
+from bolt_merchant.domain import cart_update, discount_code, order_create, shipping_tax, webhooks
 from bolt_merchant.domain.errors import BoltCode, HookError
 from bolt_merchant.domain.transactions import TransactionEvent
 from bolt_merchant.http.bolt_hooks import BoltHookEndpoint, Hook, SignedRequestReader
 from bolt_merchant.http.webhooks import CreditCardWebhookEndpoint, TransactionWebhookEndpoint
-from bolt_merchant.models.bolt import (
-    BoltOrder,
-    CartUpdateRequest,
-    DiscountApplyRequest,
-    OrderCreateRequest,
-    ShippingRequest,
-    TaxRequest,
-)
+from bolt_merchant.models.cart_update import CartUpdateRequest
+from bolt_merchant.models.discount_code import DiscountApplyRequest
+from bolt_merchant.models.order_create import BoltOrder, OrderCreateRequest
+from bolt_merchant.models.shipping_tax import ShippingRequest, TaxRequest
 
 SHIPPING = Hook("order.shipping", ShippingRequest, lambda r: shipping_tax.shipping_options(r, wiring.catalog()))
 TAX = Hook("order.tax", TaxRequest, lambda r: shipping_tax.tax(r, wiring.catalog()))
@@ -23,13 +19,13 @@ SHIPPING_AND_TAX = Hook(
 DISCOUNT = Hook(
     "discounts.code.apply",
     DiscountApplyRequest,
-    lambda r: checkout.apply_discount(r, wiring.catalog(), wiring.checkout_store(), wiring.now()),
+    lambda r: discount_code.apply_discount(r, wiring.catalog(), wiring.checkout_store(), wiring.now()),
     invalid_code=BoltCode.DISCOUNT_INSUFFICIENT_INFORMATION,
 )
 ORDER_CREATE = Hook(
     "order.create",
     OrderCreateRequest,
-    lambda r: checkout.create_order(
+    lambda r: order_create.create_order(
         r, wiring.catalog(), wiring.checkout_store(), wiring.now(), wiring.order_received_url
     ),
     invalid_code=BoltCode.ORDER_GENERAL_ERROR,
@@ -37,7 +33,7 @@ ORDER_CREATE = Hook(
 CART_UPDATE = Hook(
     "cart.update",
     CartUpdateRequest,
-    lambda r: checkout.update_cart(r, wiring.catalog(), wiring.checkout_store(), wiring.now()),
+    lambda r: cart_update.update_cart(r, wiring.catalog(), wiring.checkout_store(), wiring.now()),
     errors_list=True,
 )
 UNIVERSAL = (ORDER_CREATE, SHIPPING, TAX, SHIPPING_AND_TAX, DISCOUNT, CART_UPDATE)
@@ -56,7 +52,7 @@ def _recover_order(event: TransactionEvent) -> None:
     assert event.cart is not None
     request = OrderCreateRequest(order=BoltOrder(token=event.order_token, cart=event.cart), currency=event.currency)
     try:
-        checkout.create_order(
+        order_create.create_order(
             request, wiring.catalog(), wiring.transaction_store(), wiring.now(), wiring.order_received_url
         )
     except HookError as exc:

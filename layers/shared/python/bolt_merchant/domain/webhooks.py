@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
-from bolt_merchant.domain.checkout import order_id_for
 from bolt_merchant.domain.errors import DependencyUnavailable
+from bolt_merchant.domain.order_create import order_id_for
 from bolt_merchant.domain.transactions import (
     MONEY_TYPES,
     ORDER_CREATING_TYPES,

@@ -1,10 +1,40 @@
-"""What we answer to Bolt's hooks (reference §3.2-§3.6). Amounts are plain integer cents."""
+"""order.shipping, order.tax and order.shipping_and_tax: what Bolt asks, and what we answer (plain integer cents)."""
 
 from typing import Literal
 
-from bolt_merchant.models.common import OwnModel
+from pydantic import AliasChoices, Field
+
+from bolt_merchant.models.bolt import Address, Cart, ShortText
+from bolt_merchant.models.common import Cents, InboundModel, OwnModel
 
 
+class ShippingOptionChoice(InboundModel):
+    """The option the shopper picked, echoed back to us by order.tax."""
+
+    reference: ShortText
+    service: ShortText | None = None
+    cost: Cents | None = None
+
+
+class ShippingRequest(InboundModel):
+    """order.shipping and order.shipping_and_tax."""
+
+    cart: Cart
+    shipping_address: Address
+
+
+class TaxRequest(InboundModel):
+    """order.tax: called once the shopper has chosen a delivery or pickup option."""
+
+    cart: Cart
+    shipping_address: Address | None = None
+    shipping_option: ShippingOptionChoice | None = None
+    ship_to_store_option: ShippingOptionChoice | None = Field(
+        default=None, validation_alias=AliasChoices("ship_to_store_option", "in_store_pickup_option", "pickup_option")
+    )
+
+
+# ---------------------------------------------------------------- answers
 class ShippingOptionOut(OwnModel):
     service: str
     reference: str
