@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bolt_merchant.adapters.checkout_store import event_item
+from bolt_merchant.adapters.orders_table import event_item
 from bolt_merchant.domain.fanout import queue_message
 from bolt_merchant.models.store import OutboxEvent
 

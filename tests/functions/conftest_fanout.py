@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 from bolt_merchant import wiring
-from bolt_merchant.adapters.checkout_store import event_item, order_item
+from bolt_merchant.adapters.orders_table import event_item, order_item
 from bolt_merchant.models.store import CartLine, Order, OrderTotals, OutboxEvent, ShippingChoice
 from moto import mock_aws
 

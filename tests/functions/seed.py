@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bolt_merchant.adapters.catalog_repository import discount_item, discount_key, from_item, product_key
-from bolt_merchant.adapters.checkout_store import DynamoCheckoutStore, cart_key, order_key
+from bolt_merchant.adapters.checkout_store import DynamoCheckoutStore
+from bolt_merchant.adapters.orders_table import cart_key, order_key
 from bolt_merchant.domain.order_create import order_id_for
 from bolt_merchant.models.catalog import Discount
 from bolt_merchant.models.store import CartLine, Order, OutboxEvent, StoredCart

@@ -298,13 +298,13 @@ def test_a_forced_refresh_storm_is_rate_limited_to_one_a_minute(
     """T07: 1000 badly signed requests over five (simulated) minutes cost at most one Secrets Manager read a minute."""
     import functools
 
-    from bolt_merchant import wiring
     from bolt_merchant.adapters.secrets import SecretsProvider
     from bolt_merchant.adapters.settings import settings as function_settings
+    from bolt_merchant.wiring import bolt as bolt_wiring
 
     now = [1000.0]
     monkeypatch.setattr(
-        wiring, "secrets", functools.cache(lambda: SecretsProvider(function_settings(), lambda: now[0]))
+        bolt_wiring, "secrets", functools.cache(lambda: SecretsProvider(function_settings(), lambda: now[0]))
     )
     body = make_events.php_style_json(base_payload("shipping"))
     functions.invoke("shipping", event_for("shipping", body, {SIGNATURE_HEADER: sign(body, DEV_SECRET)}))

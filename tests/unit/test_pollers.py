@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent, SQSEvent
-from bolt_merchant.adapters.checkout_store import event_item
+from bolt_merchant.adapters.orders_table import event_item
 from bolt_merchant.models.store import OutboxEvent
 from moto import mock_aws
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 import requests
-from bolt_merchant.http.webhooks import parse_transaction_event
+from bolt_merchant.http.transaction_webhook import parse_transaction_event
 from bolt_merchant.models.discount_code import DiscountApplyRequest
 from bolt_merchant.models.order_create import OrderCreateRequest
 from bolt_merchant.models.shipping_tax import ShippingRequest, TaxRequest

@@ -6,13 +6,13 @@ so a read gives back exactly the model that was written and every change is a co
 
 import time
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bolt_merchant.adapters.aws import dependency, error_code
 from bolt_merchant.adapters.catalog_repository import discount_key, from_item, product_key
+from bolt_merchant.adapters.orders_table import cart_item, cart_key, event_item, order_item, order_key
 from bolt_merchant.domain.discounts import DiscountRecord
 from bolt_merchant.domain.errors import DependencyUnavailable
 from bolt_merchant.domain.ports import (
@@ -28,51 +28,7 @@ from bolt_merchant.models.store import Order, OutboxEvent, StoredCart
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-EVENT_RETENTION = timedelta(days=30)
 _TRANSACTION_ATTEMPTS = 3
-
-
-def cart_key(cart_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"CART#{cart_id}"}, "sk": {"S": "CART"}}
-
-
-def order_key(order_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "ORDER"}}
-
-
-def _epoch(moment: datetime) -> dict[str, str]:
-    return {"N": str(int(moment.timestamp()))}
-
-
-def cart_item(cart: StoredCart) -> dict[str, Any]:
-    return {
-        **cart_key(cart.cart_id),
-        "kind": {"S": "cart"},
-        "doc": {"S": cart.model_dump_json()},
-        "status": {"S": cart.status},
-        "version": {"N": str(cart.version)},
-        "expires_at": _epoch(cart.expires_at),
-    }
-
-
-def order_item(order: Order) -> dict[str, Any]:
-    return {
-        **order_key(order.order_id),
-        "kind": {"S": "order"},
-        "doc": {"S": order.model_dump_json()},
-        "status": {"S": order.status},
-        "version": {"N": str(order.version)},
-    }
-
-
-def event_item(event: OutboxEvent) -> dict[str, Any]:
-    return {
-        "pk": {"S": f"ORDER#{event.order_id}"},
-        "sk": {"S": f"EVENT#{event.event_id}"},
-        "kind": {"S": "event"},
-        "doc": {"S": event.model_dump_json()},
-        "expires_at": _epoch(event.occurred_at + EVENT_RETENTION),
-    }
 
 
 def _cart_from(item: Mapping[str, Any]) -> StoredCart:

@@ -3,7 +3,7 @@
 from typing import TYPE_CHECKING
 
 from bolt_merchant.adapters.aws import dependency
-from bolt_merchant.adapters.checkout_store import order_key
+from bolt_merchant.adapters.orders_table import order_key
 from bolt_merchant.models.store import Order
 
 if TYPE_CHECKING:

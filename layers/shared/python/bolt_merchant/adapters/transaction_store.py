@@ -7,7 +7,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bolt_merchant.adapters.aws import dependency, error_code
 from bolt_merchant.adapters.catalog_repository import discount_key, product_key
-from bolt_merchant.adapters.checkout_store import DynamoCheckoutStore, event_item, order_item
+from bolt_merchant.adapters.checkout_store import DynamoCheckoutStore
+from bolt_merchant.adapters.orders_table import event_item, order_item
 from bolt_merchant.domain.errors import DependencyUnavailable
 from bolt_merchant.domain.transactions import LedgerEntry, StaleOrder, Transition
 from bolt_merchant.models.store import Order
