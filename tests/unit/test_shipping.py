@@ -9,9 +9,9 @@ from bolt_merchant.domain.catalog import price_items
 from bolt_merchant.domain.errors import BoltCode, HookError
 from bolt_merchant.domain.shipping import NO_SHIPPING_REFERENCE, choose, distance_miles, quote_shipping
 from bolt_merchant.models.bolt import Address
+from bolt_merchant.models.cart_line import CartLine
 from bolt_merchant.models.catalog import ShippingMethod
 from bolt_merchant.models.shipping_tax import ShippingRequest
-from bolt_merchant.models.store import CartLine
 
 from tests.support import StaticCatalog, demo_catalog, demo_products
 

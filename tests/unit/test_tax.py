@@ -7,8 +7,8 @@ from bolt_merchant.domain import shipping_tax
 from bolt_merchant.domain.catalog import price_items
 from bolt_merchant.domain.errors import BoltCode, HookError
 from bolt_merchant.domain.tax import compute_tax, region_key
+from bolt_merchant.models.cart_line import CartLine
 from bolt_merchant.models.shipping_tax import ShippingRequest, TaxRequest
-from bolt_merchant.models.store import CartLine
 from bolt_merchant.money import basis_points_of
 
 from tests.support import StaticCatalog, demo_catalog, demo_products

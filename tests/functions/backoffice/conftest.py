@@ -18,7 +18,8 @@ from bolt_merchant import wiring
 from bolt_merchant.adapters.checkout_store import DynamoCheckoutStore
 from bolt_merchant.adapters.order_admin_store import DynamoOrderAdminStore
 from bolt_merchant.domain.order_create import order_id_for
-from bolt_merchant.models.store import CartLine, Order, OrderTotals, OutboxEvent, StoredCart
+from bolt_merchant.models.cart_line import CartLine
+from bolt_merchant.models.store import Order, OrderTotals, OutboxEvent, StoredCart
 
 from devstack.apigw import rest_proxy_event
 from devstack.fake_bolt import FakeBolt

@@ -7,8 +7,9 @@ from bolt_merchant.domain.catalog import CatalogView
 from bolt_merchant.domain.discounts import PricingContext, evaluate_all
 from bolt_merchant.domain.errors import BoltCode, HookError
 from bolt_merchant.domain.ports import CheckoutStore
+from bolt_merchant.models.cart_line import CartLine
 from bolt_merchant.models.common import is_reference
-from bolt_merchant.models.store import AppliedDiscount, CartLine, StoredCart
+from bolt_merchant.models.store import AppliedDiscount, StoredCart
 
 
 def priced_lines(quantities: Counter[str], view: CatalogView) -> list[CartLine]:

@@ -6,8 +6,8 @@ from typing import Protocol
 
 from bolt_merchant.domain.errors import BoltCode, HookError
 from bolt_merchant.models.bolt import CartItem
+from bolt_merchant.models.cart_line import CartLine
 from bolt_merchant.models.catalog import Product, StoreSettings
-from bolt_merchant.models.store import CartLine
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from bolt_merchant.domain.errors import BoltCode, HookError
 from bolt_merchant.domain.ports import CheckoutStore
 from bolt_merchant.domain.pricing import price_choice, priced_cart
 from bolt_merchant.models.bolt import Cart
+from bolt_merchant.models.cart_line import CartLine
 from bolt_merchant.models.discount_code import DiscountApplyRequest, DiscountData
-from bolt_merchant.models.store import CartLine
 
 
 def apply_discount(

@@ -13,10 +13,10 @@ from bolt_merchant.domain.ports import CheckoutStore, DiscountExhausted, OrderEx
 from bolt_merchant.domain.pricing import PricedChoice, price_choice, priced_cart
 from bolt_merchant.domain.tax import compute_tax, region_key
 from bolt_merchant.models.bolt import Cart
+from bolt_merchant.models.cart_line import CartLine
 from bolt_merchant.models.order_create import OrderCreatedData, OrderCreateRequest
 from bolt_merchant.models.store import (
     AppliedDiscount,
-    CartLine,
     Order,
     OrderTotals,
     OutboxEvent,

@@ -10,7 +10,7 @@ from bolt_merchant.domain.errors import BoltCode, HookError
 from bolt_merchant.domain.shipping import DeliveryQuote, PickupQuote, choose, quote_shipping
 from bolt_merchant.domain.tax import TaxBreakdown, compute_tax, region_key
 from bolt_merchant.models.bolt import Address, Cart
-from bolt_merchant.models.store import CartLine
+from bolt_merchant.models.cart_line import CartLine
 
 
 def priced_cart(cart: Cart, catalog: CatalogReader) -> tuple[CatalogView, list[CartLine]]:

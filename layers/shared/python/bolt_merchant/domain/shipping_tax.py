@@ -6,6 +6,7 @@ from bolt_merchant.domain.pricing import price_choice, priced_cart
 from bolt_merchant.domain.shipping import DeliveryQuote, PickupQuote, ShippingQuote, quote_shipping
 from bolt_merchant.domain.tax import compute_tax, region_key
 from bolt_merchant.models.bolt import Address, Cart
+from bolt_merchant.models.cart_line import CartLine
 from bolt_merchant.models.shipping_tax import (
     PickupAddressOut,
     PickupOptionOut,
@@ -18,7 +19,6 @@ from bolt_merchant.models.shipping_tax import (
     TaxRequest,
     TaxResultOut,
 )
-from bolt_merchant.models.store import CartLine
 
 
 def _pickup_out(quote: PickupQuote, tax_amount: int = 0) -> PickupOptionOut:

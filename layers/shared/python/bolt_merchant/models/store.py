@@ -5,20 +5,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from bolt_merchant.models.common import Cents, CurrencyCode, OwnModel, Quantity, Reference
-
-
-class CartLine(OwnModel):
-    sku: Reference
-    name: str
-    quantity: Quantity
-    unit_price: Cents
-    taxable: bool
-    needs_shipping: bool
-
-    @property
-    def total(self) -> int:
-        return self.unit_price * self.quantity
+from bolt_merchant.models.cart_line import CartLine
+from bolt_merchant.models.common import Cents, CurrencyCode, OwnModel, Reference
 
 
 class StoredCart(OwnModel):
