@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 import pytest
 from bolt_merchant import wiring
-from bolt_merchant.adapters.catalog_repository import from_item
+from bolt_merchant.adapters.catalog_table import from_item
 from bolt_merchant.workers import fulfilment as fulfilment_worker
 
 from devstack.make_consumer_events import sqs_event_from, stream_event_from

@@ -3,7 +3,7 @@
 from typing import Any
 
 import pytest
-from bolt_merchant.models.catalog import Discount
+from bolt_merchant.models.discounts import Discount
 from bolt_merchant.models.store import StoredCart
 
 from devstack import make_events

@@ -7,51 +7,20 @@ changed through conditional writes, which are the source of truth.
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
 from bolt_merchant.adapters.aws import dependency
+from bolt_merchant.adapters.catalog_table import SETTINGS_KEY, discount_key, from_item, product_key, to_item
 from bolt_merchant.domain.catalog import CatalogView
 from bolt_merchant.domain.errors import DependencyUnavailable
-from bolt_merchant.models.catalog import CatalogDocument, Discount, Product, StoreSettings
+from bolt_merchant.models.catalog import CatalogDocument, Product, StoreSettings
+from bolt_merchant.models.discounts import Discount
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-SETTINGS_KEY = "SETTINGS"
 _BATCH_GET_LIMIT = 100
 _MAX_UNPROCESSED_ROUNDS = 5
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
-
-def product_key(sku: str) -> str:
-    return f"PRODUCT#{sku}"
-
-
-def discount_key(code: str) -> str:
-    return f"DISCOUNT#{code}"
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB numbers come back as Decimal; ours are whole numbers."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: _plain(_deserializer.deserialize(value)) for key, value in item.items()}
-
-
-def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: _serializer.serialize(value) for key, value in values.items() if value is not None}
 
 
 def product_from_item(item: Mapping[str, Any]) -> Product:

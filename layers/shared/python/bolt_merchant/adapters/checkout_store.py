@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bolt_merchant.adapters.aws import dependency, error_code
-from bolt_merchant.adapters.catalog_repository import discount_key, from_item, product_key
+from bolt_merchant.adapters.catalog_table import discount_key, from_item, product_key
 from bolt_merchant.adapters.orders_table import cart_item, cart_key, event_item, order_item, order_key
 from bolt_merchant.domain.discounts import DiscountRecord
 from bolt_merchant.domain.errors import DependencyUnavailable
@@ -22,7 +22,7 @@ from bolt_merchant.domain.ports import (
     OrderExists,
     OutOfStock,
 )
-from bolt_merchant.models.catalog import Discount
+from bolt_merchant.models.discounts import Discount
 from bolt_merchant.models.store import Order, OutboxEvent, StoredCart
 
 if TYPE_CHECKING:

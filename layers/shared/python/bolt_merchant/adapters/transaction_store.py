@@ -6,7 +6,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bolt_merchant.adapters.aws import dependency, error_code
-from bolt_merchant.adapters.catalog_repository import discount_key, product_key
+from bolt_merchant.adapters.catalog_table import discount_key, product_key
 from bolt_merchant.adapters.checkout_store import DynamoCheckoutStore
 from bolt_merchant.adapters.orders_table import event_item, order_item
 from bolt_merchant.domain.errors import DependencyUnavailable
