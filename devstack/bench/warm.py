@@ -32,7 +32,8 @@ from bolt_merchant.domain.bolt_cart import bolt_cart
 from bolt_merchant.domain.transactions import TransactionEvent
 from bolt_merchant.models.bolt import Address, Cart
 from bolt_merchant.models.cart_update import CartUpdateRequest
-from bolt_merchant.models.catalog import CatalogDocument, Product
+from bolt_merchant.models.catalog import Product
+from bolt_merchant.models.catalog_document import CatalogDocument
 from bolt_merchant.models.discount_code import DiscountApplyRequest
 from bolt_merchant.models.order_create import OrderCreateRequest
 from bolt_merchant.models.shipping_tax import ShippingRequest, TaxRequest

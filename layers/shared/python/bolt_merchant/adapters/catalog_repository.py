@@ -4,7 +4,6 @@ Prices and settings may be served from the cache; inventory and discount usage n
 changed through conditional writes, which are the source of truth.
 """
 
-import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -13,11 +12,13 @@ from bolt_merchant.adapters.aws import dependency
 from bolt_merchant.adapters.catalog_table import SETTINGS_KEY, discount_key, from_item, product_key, to_item
 from bolt_merchant.domain.catalog import CatalogView
 from bolt_merchant.domain.errors import DependencyUnavailable
-from bolt_merchant.models.catalog import CatalogDocument, Product, StoreSettings
-from bolt_merchant.models.discounts import Discount
+from bolt_merchant.models.catalog import Product, StoreSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from bolt_merchant.models.catalog_document import CatalogDocument
+    from bolt_merchant.models.discounts import Discount
 
 _BATCH_GET_LIMIT = 100
 _MAX_UNPROCESSED_ROUNDS = 5
@@ -36,7 +37,7 @@ def product_item(product: Product) -> dict[str, Any]:
     return to_item({"pk": product_key(product.sku), "kind": "product", **product.model_dump()})
 
 
-def discount_item(discount: Discount) -> dict[str, Any]:
+def discount_item(discount: "Discount") -> dict[str, Any]:
     return to_item(
         {"pk": discount_key(discount.code), "kind": "discount", "doc": discount.model_dump_json(), "uses": 0}
     )
@@ -99,7 +100,7 @@ class DynamoCatalog:
             else:
                 raise DependencyUnavailable("catalog read kept coming back unprocessed")
 
-    def load(self, document: CatalogDocument) -> int:
+    def load(self, document: "CatalogDocument") -> int:
         """Write a whole catalog document (the demo data, or a merchant's export). Returns the items written."""
         items = [
             settings_item(document.settings),
@@ -121,7 +122,3 @@ class DynamoCatalog:
         self._settings = None
         self._products.clear()
         return len(items)
-
-
-def parse_catalog_file(text: str) -> CatalogDocument:
-    return CatalogDocument.model_validate(json.loads(text))

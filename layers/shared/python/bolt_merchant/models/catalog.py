@@ -1,11 +1,10 @@
-"""Our own catalog: products, discounts, shipping and tax settings (the shape of data/demo-catalog.json)."""
+"""Our own catalog as the hooks read it: products, and the store's currency, shipping and tax settings."""
 
 from typing import Annotated, Literal
 
 from pydantic import Field
 
 from bolt_merchant.models.common import Cents, CurrencyCode, OwnModel, Reference
-from bolt_merchant.models.discounts import Discount
 
 Coordinates = tuple[float, float]
 
@@ -71,17 +70,3 @@ class StoreSettings(OwnModel):
     currency: CurrencyCode
     shipping: ShippingSettings
     tax: TaxSettings
-
-
-class CatalogDocument(OwnModel):
-    """The demo-catalog.json file: what the loader writes into the catalog table."""
-
-    currency: CurrencyCode
-    products: list[Product]
-    discounts: list[Discount]
-    shipping: ShippingSettings
-    tax: TaxSettings
-
-    @property
-    def settings(self) -> StoreSettings:
-        return StoreSettings(currency=self.currency, shipping=self.shipping, tax=self.tax)
