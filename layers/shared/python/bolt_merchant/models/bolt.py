@@ -14,9 +14,8 @@ from bolt_merchant.models.common import (
     NullableList,
     Quantity,
     Reference,
+    ShortText,
 )
-
-ShortText = Annotated[str, Field(max_length=256)]
 
 
 def _empty_as_none(value: Any) -> Any:

@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from bolt_merchant.models.bolt import Cart, ShortText
-from bolt_merchant.models.common import InboundModel, NullableList, OwnModel, Quantity, Reference
+from bolt_merchant.models.bolt import Cart
+from bolt_merchant.models.common import InboundModel, NullableList, OwnModel, Quantity, Reference, ShortText
 
 
 class CartUpdateItem(InboundModel):

@@ -1,7 +1,7 @@
 """discounts.code.apply (reference §3.3): the code and Bolt's cart, and the discount we answer with."""
 
-from bolt_merchant.models.bolt import Cart, ShortText
-from bolt_merchant.models.common import InboundModel, OwnModel
+from bolt_merchant.models.bolt import Cart
+from bolt_merchant.models.common import InboundModel, OwnModel, ShortText
 
 
 class DiscountApplyRequest(InboundModel):

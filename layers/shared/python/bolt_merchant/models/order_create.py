@@ -1,7 +1,7 @@
 """order.create (reference §3.6, pre-authorisation): Bolt's order token and cart, and the order we answer with."""
 
-from bolt_merchant.models.bolt import Cart, ShortText
-from bolt_merchant.models.common import CurrencyCode, InboundModel, OwnModel
+from bolt_merchant.models.bolt import Cart
+from bolt_merchant.models.common import CurrencyCode, InboundModel, OwnModel, ShortText
 
 
 class BoltOrder(InboundModel):

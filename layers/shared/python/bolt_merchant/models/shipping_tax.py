@@ -4,8 +4,8 @@ from typing import Literal
 
 from pydantic import AliasChoices, Field
 
-from bolt_merchant.models.bolt import Address, Cart, ShortText
-from bolt_merchant.models.common import Cents, InboundModel, OwnModel
+from bolt_merchant.models.bolt import Address, Cart
+from bolt_merchant.models.common import Cents, InboundModel, OwnModel, ShortText
 
 
 class ShippingOptionChoice(InboundModel):
