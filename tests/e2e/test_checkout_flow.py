@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 from bolt_merchant.adapters.catalog_table import from_item
-from bolt_merchant.domain.order_create import order_id_for
+from bolt_merchant.domain.order_ids import order_id_for
 from bolt_merchant.signing import SIGNATURE_HEADER, sign
 
 from devstack import settings

@@ -15,7 +15,7 @@ from bolt_merchant.adapters.catalog_repository import discount_item
 from bolt_merchant.adapters.catalog_table import discount_key, from_item, product_key
 from bolt_merchant.adapters.checkout_store import DynamoCheckoutStore
 from bolt_merchant.adapters.orders_table import cart_key, order_key
-from bolt_merchant.domain.order_create import order_id_for
+from bolt_merchant.domain.order_ids import order_id_for
 from bolt_merchant.models.cart_line import CartLine
 from bolt_merchant.models.discounts import Discount
 from bolt_merchant.models.store import Order, OutboxEvent, StoredCart

@@ -23,7 +23,7 @@ from bolt_merchant import wiring
 from bolt_merchant.adapters.bolt_api import BoltApiClient
 from bolt_merchant.adapters.operation_records import OperationRecords
 from bolt_merchant.domain.errors import DependencyUnavailable
-from bolt_merchant.domain.order_create import order_id_for
+from bolt_merchant.domain.order_ids import order_id_for
 from bolt_merchant.http import storefront as storefront_http
 from bolt_merchant.signing import SIGNATURE_HEADER, sign
 from bolt_merchant.wiring.bolt import api_key

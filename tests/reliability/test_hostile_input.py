@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities import parameters
 from bolt_merchant.adapters import aws as adapters_aws
-from bolt_merchant.domain.order_create import order_id_for
+from bolt_merchant.domain.order_ids import order_id_for
 from bolt_merchant.signing import PENDING_SIGNATURE_HEADER, SIGNATURE_HEADER, sign
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st

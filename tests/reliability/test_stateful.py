@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import pytest
-from bolt_merchant.domain.order_create import order_id_for
+from bolt_merchant.domain.order_ids import order_id_for
 from bolt_merchant.models.store import Order
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st

@@ -17,7 +17,7 @@ import pytest
 from bolt_merchant import wiring
 from bolt_merchant.adapters.checkout_store import DynamoCheckoutStore
 from bolt_merchant.adapters.order_admin_store import DynamoOrderAdminStore
-from bolt_merchant.domain.order_create import order_id_for
+from bolt_merchant.domain.order_ids import order_id_for
 from bolt_merchant.models.cart_line import CartLine
 from bolt_merchant.models.store import Order, OrderTotals, OutboxEvent, StoredCart
 

@@ -12,7 +12,7 @@ import itertools
 import json
 from typing import Any, ClassVar
 
-from bolt_merchant.domain.order_create import order_id_for
+from bolt_merchant.domain.order_ids import order_id_for
 from bolt_merchant.models.store import Order
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st

@@ -1,7 +1,5 @@
 """order.create (pre-authorisation): Bolt's cart checked against ours to the cent, then the order created."""
 
-import base64
-import hashlib
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
@@ -9,6 +7,7 @@ from datetime import datetime
 from bolt_merchant.domain.catalog import CatalogReader, CatalogView
 from bolt_merchant.domain.discounts import DiscountRecord, PricingContext, evaluate_all, normalise_code
 from bolt_merchant.domain.errors import BoltCode, HookError
+from bolt_merchant.domain.order_ids import order_id_for
 from bolt_merchant.domain.ports import CheckoutStore, DiscountExhausted, OrderExists, OutOfStock
 from bolt_merchant.domain.pricing import PricedChoice, price_choice, priced_cart
 from bolt_merchant.domain.tax import compute_tax, region_key
@@ -25,12 +24,6 @@ from bolt_merchant.models.store import (
 )
 
 TOTAL_TOLERANCE_CENTS = 1  # Bolt and the plugins allow one cent of rounding difference
-
-
-def order_id_for(cart_id: str) -> str:
-    """One cart, one order: the id is derived from the cart, so every retry and every webhook finds the same one."""
-    digest = base64.b32encode(hashlib.sha256(cart_id.encode("utf-8")).digest()).decode("ascii")
-    return f"BO-{digest[:10]}"
 
 
 def create_order(

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from bolt_merchant.domain.errors import DependencyUnavailable
-from bolt_merchant.domain.order_create import order_id_for
+from bolt_merchant.domain.order_ids import order_id_for
 from bolt_merchant.domain.transactions import (
     MONEY_TYPES,
     ORDER_CREATING_TYPES,
