@@ -3,18 +3,29 @@
 Every hook that quotes money (shipping, tax, discounts, order.create) prices the same way from here.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bolt_merchant.domain.catalog import CatalogReader, CatalogView, bolt_cart_skus, price_items
+from bolt_merchant.domain.catalog import CatalogReader, CatalogView, price_items
 from bolt_merchant.domain.errors import BoltCode, HookError
 from bolt_merchant.domain.shipping import DeliveryQuote, PickupQuote, choose, quote_shipping
 from bolt_merchant.domain.tax import TaxBreakdown, compute_tax, region_key
-from bolt_merchant.models.bolt import Address, Cart
+from bolt_merchant.models.bolt import Address, Cart, CartItem
 from bolt_merchant.models.cart_line import CartLine
 
 
+def _bolt_cart_skus(items: Iterable[CartItem]) -> list[tuple[str, int]]:
+    pairs = []
+    for item in items:
+        sku = item.catalog_sku
+        if sku is None:
+            raise HookError(BoltCode.ADDRESS_OR_CART_INVALID, "Every cart item needs a sku or reference")
+        pairs.append((sku, item.quantity))
+    return pairs
+
+
 def priced_cart(cart: Cart, catalog: CatalogReader) -> tuple[CatalogView, list[CartLine]]:
-    pairs = bolt_cart_skus(cart.items)
+    pairs = _bolt_cart_skus(cart.items)
     view = catalog.view(sku for sku, _ in pairs)
     if cart.currency is not None and cart.currency != view.settings.currency:
         raise HookError(BoltCode.ADDRESS_OR_CART_INVALID, f"Carts in {cart.currency} are not supported")
