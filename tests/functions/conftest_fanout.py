@@ -17,7 +17,7 @@ import pytest
 from bolt_merchant import wiring
 from bolt_merchant.adapters.orders_table import event_item, order_item
 from bolt_merchant.models.cart_line import CartLine
-from bolt_merchant.models.store import Order, OrderTotals, OutboxEvent, ShippingChoice
+from bolt_merchant.models.orders import Order, OrderTotals, OutboxEvent, ShippingChoice
 from moto import mock_aws
 
 from devstack.make_consumer_events import sqs_event_from, stream_event_from

@@ -17,8 +17,9 @@ from bolt_merchant.adapters.checkout_store import DynamoCheckoutStore
 from bolt_merchant.adapters.orders_table import cart_key, order_key
 from bolt_merchant.domain.order_ids import order_id_for
 from bolt_merchant.models.cart_line import CartLine
+from bolt_merchant.models.carts import StoredCart
 from bolt_merchant.models.discounts import Discount
-from bolt_merchant.models.store import Order, OutboxEvent, StoredCart
+from bolt_merchant.models.orders import Order, OutboxEvent
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.dynamodb.models import dynamodb_backends

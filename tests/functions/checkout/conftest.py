@@ -14,7 +14,7 @@ from bolt_merchant import wiring
 from bolt_merchant.adapters.bolt_api import BoltApiClient
 from bolt_merchant.adapters.settings import settings
 from bolt_merchant.http import storefront as storefront_http
-from bolt_merchant.models.store import StoredCart
+from bolt_merchant.models.carts import StoredCart
 from bolt_merchant.wiring.bolt import api_key
 
 from tests.functions import seed

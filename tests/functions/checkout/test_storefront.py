@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from bolt_merchant import wiring
 from bolt_merchant.http import storefront as storefront_http
-from bolt_merchant.models.store import StoredCart
+from bolt_merchant.models.carts import StoredCart
 
 from devstack import make_events
 from tests.functions import seed

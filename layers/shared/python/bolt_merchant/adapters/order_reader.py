@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING
 
 from bolt_merchant.adapters.aws import dependency
 from bolt_merchant.adapters.orders_table import order_key
-from bolt_merchant.models.store import Order
+from bolt_merchant.models.orders import Order
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

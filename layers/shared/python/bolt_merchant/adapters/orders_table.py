@@ -1,9 +1,11 @@
 """The orders table's items: how carts and orders are keyed, and the item each document is stored as."""
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bolt_merchant.models.store import Order, OutboxEvent, StoredCart
+if TYPE_CHECKING:  # annotations only: storing a cart must not load the order models
+    from bolt_merchant.models.carts import StoredCart
+    from bolt_merchant.models.orders import Order, OutboxEvent
 
 EVENT_RETENTION = timedelta(days=30)
 
@@ -20,7 +22,7 @@ def _epoch(moment: datetime) -> dict[str, str]:
     return {"N": str(int(moment.timestamp()))}
 
 
-def cart_item(cart: StoredCart) -> dict[str, Any]:
+def cart_item(cart: "StoredCart") -> dict[str, Any]:
     return {
         **cart_key(cart.cart_id),
         "kind": {"S": "cart"},
@@ -31,7 +33,7 @@ def cart_item(cart: StoredCart) -> dict[str, Any]:
     }
 
 
-def order_item(order: Order) -> dict[str, Any]:
+def order_item(order: "Order") -> dict[str, Any]:
     return {
         **order_key(order.order_id),
         "kind": {"S": "order"},
@@ -41,7 +43,7 @@ def order_item(order: Order) -> dict[str, Any]:
     }
 
 
-def event_item(event: OutboxEvent) -> dict[str, Any]:
+def event_item(event: "OutboxEvent") -> dict[str, Any]:
     return {
         "pk": {"S": f"ORDER#{event.order_id}"},
         "sk": {"S": f"EVENT#{event.event_id}"},

@@ -11,7 +11,7 @@ from bolt_merchant.adapters.checkout_store import DynamoCheckoutStore
 from bolt_merchant.adapters.orders_table import event_item, order_item
 from bolt_merchant.domain.errors import DependencyUnavailable
 from bolt_merchant.domain.transactions import LedgerEntry, StaleOrder, Transition
-from bolt_merchant.models.store import Order
+from bolt_merchant.models.orders import Order
 
 
 def reference_key(reference: str) -> dict[str, Any]:

@@ -42,7 +42,7 @@ from bolt_merchant.models.backoffice import (
     ShipmentView,
     TimelineEntry,
 )
-from bolt_merchant.models.store import Order, OutboxEvent, TrackedShipment
+from bolt_merchant.models.orders import Order, OutboxEvent, TrackedShipment
 
 _OPTIMISTIC_ATTEMPTS = 5
 _SUCCEEDED = "succeeded"

@@ -8,13 +8,11 @@ from bolt_merchant.domain.carts import cart_discounts, open_cart, priced_lines
 from bolt_merchant.domain.catalog import CatalogReader
 from bolt_merchant.domain.discounts import normalise_code
 from bolt_merchant.domain.errors import BoltCode, HookError
-from bolt_merchant.domain.ports import CartConflict, CheckoutStore
+from bolt_merchant.domain.ports import CartConflict, CartStore
 from bolt_merchant.models.cart_update import CartUpdateData, CartUpdateRequest
 
 
-def update_cart(
-    request: CartUpdateRequest, catalog: CatalogReader, store: CheckoutStore, now: datetime
-) -> CartUpdateData:
+def update_cart(request: CartUpdateRequest, catalog: CatalogReader, store: CartStore, now: datetime) -> CartUpdateData:
     reference = request.cart.order_reference
     if reference is None:
         raise HookError(BoltCode.ORDER_CART_EXPIRED, "The cart has no order_reference")

@@ -6,10 +6,11 @@ from datetime import datetime
 from bolt_merchant.domain.catalog import CatalogView
 from bolt_merchant.domain.discounts import PricingContext, evaluate_all
 from bolt_merchant.domain.errors import BoltCode, HookError
-from bolt_merchant.domain.ports import CheckoutStore
+from bolt_merchant.domain.ports import CartStore
+from bolt_merchant.models.applied_discount import AppliedDiscount
 from bolt_merchant.models.cart_line import CartLine
+from bolt_merchant.models.carts import StoredCart
 from bolt_merchant.models.common import is_reference
-from bolt_merchant.models.store import AppliedDiscount, StoredCart
 
 
 def priced_lines(quantities: Counter[str], view: CatalogView) -> list[CartLine]:
@@ -34,14 +35,14 @@ def priced_lines(quantities: Counter[str], view: CatalogView) -> list[CartLine]:
     return lines
 
 
-def cart_discounts(cart: StoredCart, store: CheckoutStore, now: datetime) -> list[AppliedDiscount]:
+def cart_discounts(cart: StoredCart, store: CartStore, now: datetime) -> list[AppliedDiscount]:
     if not cart.discount_codes:
         return []
     records = store.discounts(cart.discount_codes)
     return evaluate_all(cart.discount_codes, records, PricingContext(cart.subtotal, 0, 0), now)
 
 
-def open_cart(cart_id: str, store: CheckoutStore, now: datetime) -> StoredCart:
+def open_cart(cart_id: str, store: CartStore, now: datetime) -> StoredCart:
     cart = store.get_cart(cart_id) if is_reference(cart_id) else None
     if cart is None or cart.expires_at <= now:
         raise HookError(BoltCode.ORDER_CART_EXPIRED, "Cart not found or expired", http_status=404)

@@ -5,7 +5,7 @@ from datetime import datetime
 from bolt_merchant.domain.catalog import CatalogReader, CatalogView
 from bolt_merchant.domain.discounts import PricingContext, evaluate, normalise_code
 from bolt_merchant.domain.errors import BoltCode, HookError
-from bolt_merchant.domain.ports import CheckoutStore
+from bolt_merchant.domain.ports import CartStore
 from bolt_merchant.domain.pricing import price_choice, priced_cart
 from bolt_merchant.models.bolt import Cart
 from bolt_merchant.models.cart_line import CartLine
@@ -13,7 +13,7 @@ from bolt_merchant.models.discount_code import DiscountApplyRequest, DiscountDat
 
 
 def apply_discount(
-    request: DiscountApplyRequest, catalog: CatalogReader, store: CheckoutStore, now: datetime
+    request: DiscountApplyRequest, catalog: CatalogReader, store: CartStore, now: datetime
 ) -> DiscountData:
     if not request.code:
         raise HookError(BoltCode.DISCOUNT_INSUFFICIENT_INFORMATION, "No discount code was given")

@@ -11,17 +11,12 @@ from bolt_merchant.domain.order_ids import order_id_for
 from bolt_merchant.domain.ports import CheckoutStore, DiscountExhausted, OrderExists, OutOfStock
 from bolt_merchant.domain.pricing import PricedChoice, price_choice, priced_cart
 from bolt_merchant.domain.tax import compute_tax, region_key
+from bolt_merchant.models.applied_discount import AppliedDiscount
 from bolt_merchant.models.bolt import Cart
 from bolt_merchant.models.cart_line import CartLine
+from bolt_merchant.models.carts import StoredCart
 from bolt_merchant.models.order_create import OrderCreatedData, OrderCreateRequest
-from bolt_merchant.models.store import (
-    AppliedDiscount,
-    Order,
-    OrderTotals,
-    OutboxEvent,
-    ShippingChoice,
-    StoredCart,
-)
+from bolt_merchant.models.orders import Order, OrderTotals, OutboxEvent, ShippingChoice
 
 TOTAL_TOLERANCE_CENTS = 1  # Bolt and the plugins allow one cent of rounding difference
 

@@ -9,8 +9,8 @@ from bolt_merchant.domain.carts import cart_discounts, open_cart, priced_lines
 from bolt_merchant.domain.catalog import CatalogReader
 from bolt_merchant.domain.discounts import normalise_code
 from bolt_merchant.domain.errors import BoltCode, HookError
-from bolt_merchant.domain.ports import BoltOrderTokens, CartConflict, CheckoutStore
-from bolt_merchant.models.store import StoredCart
+from bolt_merchant.domain.ports import BoltOrderTokens, CartConflict, CartStore
+from bolt_merchant.models.carts import StoredCart
 from bolt_merchant.models.storefront import CartView, CreateCartRequest, CreatedCart, OrderToken
 
 CART_LIFETIME = timedelta(days=7)
@@ -19,7 +19,7 @@ CART_LIFETIME = timedelta(days=7)
 def create_cart(
     request: CreateCartRequest,
     catalog: CatalogReader,
-    store: CheckoutStore,
+    store: CartStore,
     now: datetime,
     new_cart_id: Callable[[], str],
 ) -> CreatedCart:
@@ -43,7 +43,7 @@ def create_cart(
 
 
 def order_token(
-    cart_id: str, catalog: CatalogReader, store: CheckoutStore, bolt: BoltOrderTokens, now: datetime
+    cart_id: str, catalog: CatalogReader, store: CartStore, bolt: BoltOrderTokens, now: datetime
 ) -> OrderToken:
     """A Bolt order token for the cart as priced now. The same cart version reuses its token."""
     cart = open_cart(cart_id, store, now)

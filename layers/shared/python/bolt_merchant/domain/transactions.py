@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from bolt_merchant.models.store import Order, OrderStatus, OutboxEvent, PaymentPhase
+from bolt_merchant.models.orders import Order, OrderStatus, OutboxEvent, PaymentPhase
 
 if TYPE_CHECKING:  # only webhooks carry a cart: the back office applies events without Bolt's cart models
     from bolt_merchant.models.bolt import Cart

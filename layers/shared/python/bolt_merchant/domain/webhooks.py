@@ -16,7 +16,8 @@ from bolt_merchant.domain.transactions import (
     Transition,
     apply_event,
 )
-from bolt_merchant.models.store import Order, StoredCart
+from bolt_merchant.models.carts import StoredCart
+from bolt_merchant.models.orders import Order
 
 _OPTIMISTIC_ATTEMPTS = 5
 Result = Literal["applied", "duplicate", "ignored"]

@@ -1,4 +1,4 @@
-"""Carts, orders, stock and discount uses, for the checkout hooks and the storefront."""
+"""Orders with the cart, stock and discount uses they change, for order.create."""
 
 from bolt_merchant.adapters.aws import dynamodb
 from bolt_merchant.adapters.checkout_store import DynamoCheckoutStore

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, proce
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bolt_merchant.models.store import OutboxEvent
+from bolt_merchant.models.orders import OutboxEvent
 from bolt_merchant.observability import logger, metrics, tracer
 
 if TYPE_CHECKING:
