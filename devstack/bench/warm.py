@@ -36,7 +36,8 @@ from bolt_merchant.models.catalog import Product
 from bolt_merchant.models.catalog_document import CatalogDocument
 from bolt_merchant.models.discount_code import DiscountApplyRequest
 from bolt_merchant.models.order_create import OrderCreateRequest
-from bolt_merchant.models.shipping_tax import ShippingRequest, TaxRequest
+from bolt_merchant.models.order_shipping import ShippingRequest
+from bolt_merchant.models.order_tax import TaxRequest
 from bolt_merchant.models.storefront import CreateCartRequest
 from bolt_merchant.models.webhooks import WebhookV2
 from bolt_merchant.signing import is_signed_by, sign

@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 from bolt_merchant.models.bolt import Address, Cart, CartItem
 from bolt_merchant.models.discount_code import DiscountApplyRequest
-from bolt_merchant.models.shipping_tax import ShippingOptionOut, ShippingRequest, TaxRequest
+from bolt_merchant.models.order_shipping import ShippingOptionOut, ShippingRequest
+from bolt_merchant.models.order_tax import TaxRequest
 from bolt_merchant.money import MAX_CENTS
 from pydantic import ValidationError
 

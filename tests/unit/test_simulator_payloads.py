@@ -9,7 +9,8 @@ import requests
 from bolt_merchant.http.transaction_webhook import parse_transaction_event
 from bolt_merchant.models.discount_code import DiscountApplyRequest
 from bolt_merchant.models.order_create import OrderCreateRequest
-from bolt_merchant.models.shipping_tax import ShippingRequest, TaxRequest
+from bolt_merchant.models.order_shipping import ShippingRequest
+from bolt_merchant.models.order_tax import TaxRequest
 from bolt_merchant.signing import PENDING_SIGNATURE_HEADER, SIGNATURE_HEADER, is_signed_by
 
 from devstack.simulator import payloads
