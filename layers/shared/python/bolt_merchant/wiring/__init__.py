@@ -1,6 +1,6 @@
 """Composition root: the adapters a function uses, built once per container on first use, from its settings.
 
-One module per adapter (wiring/catalog.py builds the catalog, ...): a function imports only the ones it wires.
+One module per adapter, or per group of adapters the same functions use: a function imports only what it wires.
 """
 
 import functools
