@@ -26,6 +26,7 @@ from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDE
 from bolt_merchant import wiring
 from bolt_merchant.adapters import aws as adapters_aws
 from bolt_merchant.adapters.catalog_repository import DynamoCatalog
+from bolt_merchant.adapters.checkout_store import DynamoCheckoutStore
 from bolt_merchant.adapters.transaction_store import DynamoTransactionStore
 from bolt_merchant.domain import order_create, pricing, storefront, webhooks
 from bolt_merchant.domain.bolt_cart import bolt_cart
@@ -268,7 +269,7 @@ def seed(dynamodb: Any, tables: Mapping[str, str]) -> Seeded:
     catalog = DynamoCatalog(dynamodb, tables["CatalogTable"], cache_seconds=0)
     document = bench_catalog()
     catalog.load(document)
-    store = DynamoTransactionStore(dynamodb, tables["CatalogTable"], tables["OrdersTable"])
+    store = DynamoCheckoutStore(dynamodb, tables["CatalogTable"], tables["OrdersTable"])
     now = datetime.now(UTC)
 
     def new_cart(cart_id: str, items: list[tuple[str, int]]) -> Any:
@@ -298,7 +299,8 @@ def seed(dynamodb: Any, tables: Mapping[str, str]) -> Seeded:
         currency="USD",
         order_reference=CART_WEBHOOK,
     )
-    outcome = webhooks.handle_transaction(pending, store, lambda _: None, now)
+    transactions = DynamoTransactionStore(dynamodb, tables["CatalogTable"], tables["OrdersTable"])
+    outcome = webhooks.handle_transaction(pending, transactions, lambda _: None, now)
     assert outcome.result == "applied", outcome
     return Seeded(order_create_cart=_priced_bolt_cart(twenty, catalog, address), webhook_total=created.total)
 

@@ -36,6 +36,7 @@ WORKERS = {"outbox_publisher", "confirmation_email", "fulfilment"}
 USED_BY = {
     "bolt_merchant.models.bolt": PRICING | {"transaction_webhook"},
     "bolt_merchant.models.catalog": PRICING | {"storefront"},
+    "bolt_merchant.models.discounts": {"discounts", "order_create", "cart_update", "universal", "storefront"},
     "bolt_merchant.models.orders": {"order_create", "universal", "transaction_webhook", "order_admin", *WORKERS},
     "bolt_merchant.models.webhooks": {"transaction_webhook"},
     "bolt_merchant.models.backoffice": {"order_admin"},

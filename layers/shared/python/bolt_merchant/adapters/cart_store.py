@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from bolt_merchant.adapters.aws import dependency, error_code
 from bolt_merchant.adapters.catalog_table import discount_key, from_item
-from bolt_merchant.adapters.orders_table import cart_item, cart_key
+from bolt_merchant.adapters.orders_table import cart_from_item, cart_item, cart_key
 from bolt_merchant.domain.discounts import DiscountRecord
 from bolt_merchant.domain.errors import DependencyUnavailable
 from bolt_merchant.domain.ports import CartConflict
@@ -21,14 +21,6 @@ from bolt_merchant.models.discounts import Discount
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-
-def cart_from_item(item: Mapping[str, Any]) -> StoredCart:
-    """The document, with the status and order id that order.create sets on the item's own attributes."""
-    cart = StoredCart.model_validate_json(item["doc"]["S"])
-    status = item.get("status", {}).get("S", cart.status)
-    order_id = item.get("order_id", {}).get("S", cart.order_id)
-    return cart.model_copy(update={"status": status, "order_id": order_id})
 
 
 def discount_record_from_item(item: Mapping[str, Any]) -> DiscountRecord:

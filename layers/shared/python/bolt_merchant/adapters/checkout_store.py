@@ -9,18 +9,15 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bolt_merchant.adapters.aws import dependency, error_code
-from bolt_merchant.adapters.cart_store import DynamoCartStore, cart_from_item, discount_record_from_item
+from bolt_merchant.adapters.cart_store import DynamoCartStore, discount_record_from_item
 from bolt_merchant.adapters.catalog_table import discount_key, product_key
-from bolt_merchant.adapters.orders_table import cart_key, event_item, order_item, order_key
+from bolt_merchant.adapters.order_reader import order_from_item
+from bolt_merchant.adapters.orders_table import cart_from_item, cart_key, event_item, order_item, order_key
 from bolt_merchant.domain.errors import DependencyUnavailable
 from bolt_merchant.domain.ports import CheckoutSnapshot, DiscountExhausted, OrderExists, OutOfStock
 from bolt_merchant.models.orders import Order, OutboxEvent
 
 _TRANSACTION_ATTEMPTS = 3
-
-
-def _order_from(item: Mapping[str, Any]) -> Order:
-    return Order.model_validate_json(item["doc"]["S"])
 
 
 class DynamoCheckoutStore(DynamoCartStore):
@@ -29,7 +26,7 @@ class DynamoCheckoutStore(DynamoCartStore):
             item = self._client.get_item(TableName=self._orders, Key=order_key(order_id), ConsistentRead=True).get(
                 "Item"
             )
-        return _order_from(item) if item else None
+        return order_from_item(item) if item else None
 
     def snapshot(self, cart_id: str, order_id: str, codes: Iterable[str]) -> CheckoutSnapshot:
         discount_keys = [{"pk": {"S": discount_key(code)}} for code in sorted(set(codes))]
@@ -39,7 +36,7 @@ class DynamoCheckoutStore(DynamoCartStore):
             if item["sk"]["S"] == "CART":
                 cart = cart_from_item(item)
             else:
-                order = _order_from(item)
+                order = order_from_item(item)
         discounts = {r.definition.code: r for r in (discount_record_from_item(i) for i in found[self._catalog])}
         return CheckoutSnapshot(cart=cart, order=order, discounts=discounts)
 

@@ -1,10 +1,13 @@
-"""The orders table's items: how carts and orders are keyed, and the item each document is stored as."""
+"""The orders table's items: how carts and orders are keyed, the item each document is stored as, and a cart read
+back from its item."""
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bolt_merchant.models.carts import StoredCart
+
 if TYPE_CHECKING:  # annotations only: storing a cart must not load the order models
-    from bolt_merchant.models.carts import StoredCart
     from bolt_merchant.models.orders import Order, OutboxEvent
 
 EVENT_RETENTION = timedelta(days=30)
@@ -22,7 +25,7 @@ def _epoch(moment: datetime) -> dict[str, str]:
     return {"N": str(int(moment.timestamp()))}
 
 
-def cart_item(cart: "StoredCart") -> dict[str, Any]:
+def cart_item(cart: StoredCart) -> dict[str, Any]:
     return {
         **cart_key(cart.cart_id),
         "kind": {"S": "cart"},
@@ -31,6 +34,14 @@ def cart_item(cart: "StoredCart") -> dict[str, Any]:
         "version": {"N": str(cart.version)},
         "expires_at": _epoch(cart.expires_at),
     }
+
+
+def cart_from_item(item: Mapping[str, Any]) -> StoredCart:
+    """The document, with the status and order id that order.create sets on the item's own attributes."""
+    cart = StoredCart.model_validate_json(item["doc"]["S"])
+    status = item.get("status", {}).get("S", cart.status)
+    order_id = item.get("order_id", {}).get("S", cart.order_id)
+    return cart.model_copy(update={"status": status, "order_id": order_id})
 
 
 def order_item(order: "Order") -> dict[str, Any]:
