@@ -5,7 +5,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bolt_merchant.adapters.catalog_repository import DynamoCatalog, parse_catalog_file
+from bolt_merchant.adapters.catalog_repository import DynamoCatalog
+from bolt_merchant.models.catalog_document import parse_catalog_file
 
 from devstack.template import ROOT, LocalResolver, resources_of_type
 

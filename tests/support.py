@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bolt_merchant.adapters.catalog_repository import parse_catalog_file
 from bolt_merchant.domain.catalog import CatalogView
-from bolt_merchant.models.catalog import CatalogDocument, Product
+from bolt_merchant.models.catalog import Product
+from bolt_merchant.models.catalog_document import CatalogDocument, parse_catalog_file
 from bolt_merchant.signing import SIGNATURE_HEADER, sign
 from pytest_socket import disable_socket, enable_socket
 

@@ -26,20 +26,19 @@ from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDE
 from bolt_merchant import wiring
 from bolt_merchant.adapters import aws as adapters_aws
 from bolt_merchant.adapters.catalog_repository import DynamoCatalog
+from bolt_merchant.adapters.checkout_store import DynamoCheckoutStore
 from bolt_merchant.adapters.transaction_store import DynamoTransactionStore
-from bolt_merchant.domain import checkout, shipping_tax, storefront, webhooks
+from bolt_merchant.domain import order_create, pricing, storefront, webhooks
 from bolt_merchant.domain.bolt_cart import bolt_cart
 from bolt_merchant.domain.transactions import TransactionEvent
-from bolt_merchant.models.bolt import (
-    Address,
-    Cart,
-    CartUpdateRequest,
-    DiscountApplyRequest,
-    OrderCreateRequest,
-    ShippingRequest,
-    TaxRequest,
-)
-from bolt_merchant.models.catalog import CatalogDocument, Product
+from bolt_merchant.models.bolt import Address, Cart
+from bolt_merchant.models.cart_update import CartUpdateRequest
+from bolt_merchant.models.catalog import Product
+from bolt_merchant.models.catalog_document import CatalogDocument
+from bolt_merchant.models.discount_code import DiscountApplyRequest
+from bolt_merchant.models.order_create import OrderCreateRequest
+from bolt_merchant.models.order_shipping import ShippingRequest
+from bolt_merchant.models.order_tax import TaxRequest
 from bolt_merchant.models.storefront import CreateCartRequest
 from bolt_merchant.models.webhooks import WebhookV2
 from bolt_merchant.signing import is_signed_by, sign
@@ -247,8 +246,8 @@ def _priced_bolt_cart(
 ) -> dict[str, Any]:
     """Our cart in Bolt's shape with the chosen delivery option, its shipping tax and the exact total."""
     cart = bolt_cart(stored, [])
-    view, lines = shipping_tax.priced_cart(Cart.model_validate(cart), catalog)
-    choice = shipping_tax.price_choice(lines, view, option, Address.model_validate(address))
+    view, lines = pricing.priced_cart(Cart.model_validate(cart), catalog)
+    choice = pricing.price_choice(lines, view, option, Address.model_validate(address))
     subtotal = sum(line.total for line in lines)
     cart["shipments"] = [
         {
@@ -270,7 +269,7 @@ def seed(dynamodb: Any, tables: Mapping[str, str]) -> Seeded:
     catalog = DynamoCatalog(dynamodb, tables["CatalogTable"], cache_seconds=0)
     document = bench_catalog()
     catalog.load(document)
-    store = DynamoTransactionStore(dynamodb, tables["CatalogTable"], tables["OrdersTable"])
+    store = DynamoCheckoutStore(dynamodb, tables["CatalogTable"], tables["OrdersTable"])
     now = datetime.now(UTC)
 
     def new_cart(cart_id: str, items: list[tuple[str, int]]) -> Any:
@@ -289,7 +288,9 @@ def seed(dynamodb: Any, tables: Mapping[str, str]) -> Seeded:
     address = make_events.SF_ADDRESS
     webhook_bolt_cart = _priced_bolt_cart(webhook_cart, catalog, address)
     request = OrderCreateRequest.model_validate({"order": {"token": "0" * 64, "cart": webhook_bolt_cart}})
-    created = checkout.create_order(request, catalog, store, now, lambda order_id: f"https://example.com/{order_id}")
+    created = order_create.create_order(
+        request, catalog, store, now, lambda order_id: f"https://example.com/{order_id}"
+    )
     pending = TransactionEvent(
         hook_type="pending",
         transaction_id="TA-BENCH-1",
@@ -298,7 +299,8 @@ def seed(dynamodb: Any, tables: Mapping[str, str]) -> Seeded:
         currency="USD",
         order_reference=CART_WEBHOOK,
     )
-    outcome = webhooks.handle_transaction(pending, store, lambda _: None, now)
+    transactions = DynamoTransactionStore(dynamodb, tables["CatalogTable"], tables["OrdersTable"])
+    outcome = webhooks.handle_transaction(pending, transactions, lambda _: None, now)
     assert outcome.result == "applied", outcome
     return Seeded(order_create_cart=_priced_bolt_cart(twenty, catalog, address), webhook_total=created.total)
 

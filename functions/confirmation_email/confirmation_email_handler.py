@@ -1,5 +1,7 @@
 """ConfirmationEmailQueue.fifo -> one order confirmation email per order, through SES."""
 
-from bolt_merchant import wiring, workers
+from bolt_merchant.wiring.fanout import confirmation_once
+from bolt_merchant.workers.batches import fifo_consumer_function
+from bolt_merchant.workers.confirmation import confirm_order
 
-lambda_handler = workers.fifo_consumer_function(workers.confirm_order, wiring.confirmation_once)
+lambda_handler = fifo_consumer_function(confirm_order, confirmation_once)

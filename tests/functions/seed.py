@@ -11,11 +11,15 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bolt_merchant.adapters.catalog_repository import discount_item, discount_key, from_item, product_key
-from bolt_merchant.adapters.checkout_store import DynamoCheckoutStore, cart_key, order_key
-from bolt_merchant.domain.checkout import order_id_for
-from bolt_merchant.models.catalog import Discount
-from bolt_merchant.models.store import CartLine, Order, OutboxEvent, StoredCart
+from bolt_merchant.adapters.catalog_repository import discount_item
+from bolt_merchant.adapters.catalog_table import discount_key, from_item, product_key
+from bolt_merchant.adapters.checkout_store import DynamoCheckoutStore
+from bolt_merchant.adapters.orders_table import cart_key, order_key
+from bolt_merchant.domain.order_ids import order_id_for
+from bolt_merchant.models.cart_line import CartLine
+from bolt_merchant.models.carts import StoredCart
+from bolt_merchant.models.discounts import Discount
+from bolt_merchant.models.orders import Order, OutboxEvent
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.dynamodb.models import dynamodb_backends

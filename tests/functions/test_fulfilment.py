@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from bolt_merchant import wiring
 from bolt_merchant.adapters.oms_client import OmsClient
+from bolt_merchant.workers import fulfilment as fulfilment_worker
 
 from devstack import make_consumer_events
 from devstack.template import load_template
@@ -96,7 +96,7 @@ def _no_backoff(monkeypatch: pytest.MonkeyPatch, url: str) -> list[float]:
     """The container's OMS client, with its pauses recorded instead of slept."""
     pauses: list[float] = []
     client = OmsClient(url, sleep=pauses.append)
-    monkeypatch.setattr(wiring, "order_management", functools.cache(lambda: client))
+    monkeypatch.setattr(fulfilment_worker, "order_management", functools.cache(lambda: client))
     return pauses
 
 

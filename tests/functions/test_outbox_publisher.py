@@ -4,7 +4,7 @@ import json
 from typing import Any
 
 import pytest
-from bolt_merchant import wiring
+from bolt_merchant.wiring.outbox import outbox_publisher
 from botocore.exceptions import ClientError
 
 from devstack import make_consumer_events
@@ -32,7 +32,7 @@ def _queued(fanout: FanoutStack, logical_id: str) -> list[dict[str, Any]]:
 
 def _fail_entries(fanout: FanoutStack, monkeypatch: pytest.MonkeyPatch, queue: str, event_ids: set[str]) -> None:
     """SendMessageBatch on `queue` answers 200 with the entries of `event_ids` in Failed; the rest really go."""
-    client: Any = wiring.outbox_publisher()._client
+    client: Any = outbox_publisher()._client
     real = client.send_message_batch
     url = fanout.queues[queue]
 
@@ -151,7 +151,7 @@ def test_an_sqs_outage_fails_every_event_record_and_nothing_is_lost(
     fanout.put_order(order("BO-ORDER00001"))
     fanout.put_event(outbox_event("BO-ORDER00001"))
     stream = fanout.stream_event()
-    client = wiring.outbox_publisher()._client
+    client = outbox_publisher()._client
 
     def unavailable(**_: Any) -> dict[str, Any]:
         raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "SendMessageBatch")

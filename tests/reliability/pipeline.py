@@ -17,7 +17,8 @@ from typing import Any
 import boto3
 import pytest
 from bolt_merchant import wiring
-from bolt_merchant.adapters.catalog_repository import from_item
+from bolt_merchant.adapters.catalog_table import from_item
+from bolt_merchant.workers import fulfilment as fulfilment_worker
 
 from devstack.make_consumer_events import stream_event_from
 from devstack.resources import create_queues
@@ -216,7 +217,7 @@ def build_pipeline(aws: AwsStack, context: FakeLambdaContext, monkeypatch: pytes
     }.items():
         monkeypatch.setenv(name, value)
     oms = FakeOms()
-    monkeypatch.setattr(wiring, "order_management", functools.cache(lambda: oms))
+    monkeypatch.setattr(fulfilment_worker, "order_management", functools.cache(lambda: oms))
     wiring.reset()
     return Pipeline(
         aws=aws,

@@ -22,9 +22,11 @@ from aws_lambda_powertools.utilities import parameters
 from bolt_merchant import wiring
 from bolt_merchant.adapters.bolt_api import BoltApiClient
 from bolt_merchant.adapters.operation_records import OperationRecords
-from bolt_merchant.domain.checkout import order_id_for
 from bolt_merchant.domain.errors import DependencyUnavailable
+from bolt_merchant.domain.order_ids import order_id_for
+from bolt_merchant.http import storefront as storefront_http
 from bolt_merchant.signing import SIGNATURE_HEADER, sign
+from bolt_merchant.wiring.bolt import api_key
 
 from devstack import make_events
 from devstack.fake_bolt import FakeBolt
@@ -416,8 +418,8 @@ def fake_bolt(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBolt]:
 def test_bolt_failing_under_the_order_token_is_a_503_and_the_cart_is_unchanged(
     functions: Functions, aws: AwsStack, fake_bolt: FakeBolt, monkeypatch: pytest.MonkeyPatch, fault: str
 ) -> None:
-    client = BoltApiClient(fake_bolt.url, api_key=wiring._api_key, timeout=(0.5, 0.3), sleep=lambda _: None)
-    monkeypatch.setattr(wiring, "bolt_api", functools.cache(lambda: client))
+    client = BoltApiClient(fake_bolt.url, api_key=api_key, timeout=(0.5, 0.3), sleep=lambda _: None)
+    monkeypatch.setattr(storefront_http, "bolt_api", functools.cache(lambda: client))
     seed.seed_cart(aws, "c_token0001")
     before = seed.cart_item_attributes(aws, "c_token0001")
     path = "/v1/merchant/orders"

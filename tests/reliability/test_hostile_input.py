@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities import parameters
 from bolt_merchant.adapters import aws as adapters_aws
-from bolt_merchant.domain.checkout import order_id_for
+from bolt_merchant.domain.order_ids import order_id_for
 from bolt_merchant.signing import PENDING_SIGNATURE_HEADER, SIGNATURE_HEADER, sign
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
@@ -298,13 +298,13 @@ def test_a_forced_refresh_storm_is_rate_limited_to_one_a_minute(
     """T07: 1000 badly signed requests over five (simulated) minutes cost at most one Secrets Manager read a minute."""
     import functools
 
-    from bolt_merchant import wiring
     from bolt_merchant.adapters.secrets import SecretsProvider
     from bolt_merchant.adapters.settings import settings as function_settings
+    from bolt_merchant.wiring import bolt as bolt_wiring
 
     now = [1000.0]
     monkeypatch.setattr(
-        wiring, "secrets", functools.cache(lambda: SecretsProvider(function_settings(), lambda: now[0]))
+        bolt_wiring, "secrets", functools.cache(lambda: SecretsProvider(function_settings(), lambda: now[0]))
     )
     body = make_events.php_style_json(base_payload("shipping"))
     functions.invoke("shipping", event_for("shipping", body, {SIGNATURE_HEADER: sign(body, DEV_SECRET)}))

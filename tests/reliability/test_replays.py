@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from bolt_merchant.adapters.idempotency import RECORD_LIFETIME
-from bolt_merchant.domain.checkout import order_id_for
+from bolt_merchant.domain.order_ids import order_id_for
 
 from devstack import make_events
 from tests.functions import seed

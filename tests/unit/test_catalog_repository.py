@@ -1,7 +1,8 @@
 """The DynamoDB catalog (adapters/catalog_repository.py) under moto: one read per cold view, none while warm."""
 
 import pytest
-from bolt_merchant.adapters.catalog_repository import SETTINGS_KEY, DynamoCatalog, product_key
+from bolt_merchant.adapters.catalog_repository import DynamoCatalog
+from bolt_merchant.adapters.catalog_table import SETTINGS_KEY, product_key
 from bolt_merchant.domain.errors import DependencyUnavailable
 
 from tests.support import AwsStack, CallCounter, demo_catalog, demo_products

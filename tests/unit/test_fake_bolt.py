@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 import requests
-from bolt_merchant.adapters.bolt_api import BoltApiClient, BoltConcurrentRequest, BoltInvalidRequest, BoltNotFound
+from bolt_merchant.adapters.bolt_api import BoltApiClient
+from bolt_merchant.adapters.bolt_api_errors import BoltConcurrentRequest, BoltInvalidRequest, BoltNotFound
 from bolt_merchant.signing import SIGNATURE_HEADER, is_signed_by
 
 from devstack.fake_bolt import FakeBolt

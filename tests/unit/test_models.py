@@ -1,18 +1,13 @@
-"""What Bolt sends (models/bolt.py, models/common.py): both amount shapes, nulls, aliases, strict types (T29, T32,
-T35), and validation errors that never carry the input."""
+"""What Bolt sends (models/bolt.py, the hooks' request models, models/common.py): both amount shapes, nulls,
+aliases, strict types (T29, T32, T35), and validation errors that never carry the input."""
 
 from typing import Any
 
 import pytest
-from bolt_merchant.models.bolt import (
-    Address,
-    Cart,
-    CartItem,
-    DiscountApplyRequest,
-    ShippingRequest,
-    TaxRequest,
-)
-from bolt_merchant.models.responses import ShippingOptionOut
+from bolt_merchant.models.bolt import Address, Cart, CartItem
+from bolt_merchant.models.discount_code import DiscountApplyRequest
+from bolt_merchant.models.order_shipping import ShippingOptionOut, ShippingRequest
+from bolt_merchant.models.order_tax import TaxRequest
 from bolt_merchant.money import MAX_CENTS
 from pydantic import ValidationError
 

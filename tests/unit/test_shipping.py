@@ -1,16 +1,17 @@
-"""Delivery and pickup options (domain/shipping.py, shipping_tax.shipping_options) over the demo catalog."""
+"""Delivery and pickup options (domain/shipping.py, order_shipping.shipping_options) over the demo catalog."""
 
 import math
 from typing import Any
 
 import pytest
-from bolt_merchant.domain import shipping_tax
+from bolt_merchant.domain import order_shipping
 from bolt_merchant.domain.catalog import price_items
 from bolt_merchant.domain.errors import BoltCode, HookError
 from bolt_merchant.domain.shipping import NO_SHIPPING_REFERENCE, choose, distance_miles, quote_shipping
-from bolt_merchant.models.bolt import Address, ShippingRequest
+from bolt_merchant.models.bolt import Address
+from bolt_merchant.models.cart_line import CartLine
 from bolt_merchant.models.catalog import ShippingMethod
-from bolt_merchant.models.store import CartLine
+from bolt_merchant.models.order_shipping import ShippingRequest
 
 from tests.support import StaticCatalog, demo_catalog, demo_products
 
@@ -192,7 +193,7 @@ class TestChoose:
 
 
 class TestShippingOptionsHook:
-    """shipping_tax.shipping_options: the order.shipping answer, priced from the catalog, not from the request."""
+    """order_shipping.shipping_options: the order.shipping answer, priced from the catalog, not from the request."""
 
     def request(self, *items: dict[str, Any], postal_code: str = "94102", currency: str = "USD") -> ShippingRequest:
         return ShippingRequest.model_validate(
@@ -208,12 +209,12 @@ class TestShippingOptionsHook:
         request = self.request({"sku": "HOODIE-M", "quantity": 2, "unit_price": 100})
         assert 2 * hoodie.unit_price >= FREE_OVER
 
-        data = shipping_tax.shipping_options(request, StaticCatalog())
+        data = order_shipping.shipping_options(request, StaticCatalog())
 
         assert {o.reference: o.cost for o in data.shipping_options}["standard"] == 0
 
     def test_answer_has_deliveries_without_tax_and_pickups(self) -> None:
-        data = shipping_tax.shipping_options(
+        data = order_shipping.shipping_options(
             self.request({"sku": "TOTE-BLUE", "quantity": 1, "unit_price": 2400}), StaticCatalog()
         )
 
@@ -225,7 +226,7 @@ class TestShippingOptionsHook:
 
     def test_an_item_we_do_not_sell_is_refused(self) -> None:
         with pytest.raises(HookError) as caught:
-            shipping_tax.shipping_options(
+            order_shipping.shipping_options(
                 self.request({"sku": "NOT-SOLD", "quantity": 1, "unit_price": 1}), StaticCatalog()
             )
 
@@ -233,11 +234,11 @@ class TestShippingOptionsHook:
 
     def test_an_item_without_sku_or_reference_is_refused(self) -> None:
         with pytest.raises(HookError):
-            shipping_tax.shipping_options(self.request({"quantity": 1, "unit_price": 1}), StaticCatalog())
+            order_shipping.shipping_options(self.request({"quantity": 1, "unit_price": 1}), StaticCatalog())
 
     def test_another_currency_is_refused(self) -> None:
         with pytest.raises(HookError) as caught:
-            shipping_tax.shipping_options(
+            order_shipping.shipping_options(
                 self.request({"sku": "TOTE-BLUE", "quantity": 1, "unit_price": 2400}, currency="EUR"), StaticCatalog()
             )
 

@@ -6,8 +6,11 @@ from typing import Any
 
 import pytest
 import requests
-from bolt_merchant.http.webhooks import parse_transaction_event
-from bolt_merchant.models.bolt import DiscountApplyRequest, OrderCreateRequest, ShippingRequest, TaxRequest
+from bolt_merchant.http.transaction_webhook import parse_transaction_event
+from bolt_merchant.models.discount_code import DiscountApplyRequest
+from bolt_merchant.models.order_create import OrderCreateRequest
+from bolt_merchant.models.order_shipping import ShippingRequest
+from bolt_merchant.models.order_tax import TaxRequest
 from bolt_merchant.signing import PENDING_SIGNATURE_HEADER, SIGNATURE_HEADER, is_signed_by
 
 from devstack.simulator import payloads

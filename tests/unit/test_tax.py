@@ -3,12 +3,13 @@
 from typing import Any
 
 import pytest
-from bolt_merchant.domain import shipping_tax
+from bolt_merchant.domain import order_tax, shipping_and_tax
 from bolt_merchant.domain.catalog import price_items
 from bolt_merchant.domain.errors import BoltCode, HookError
 from bolt_merchant.domain.tax import compute_tax, region_key
-from bolt_merchant.models.bolt import ShippingRequest, TaxRequest
-from bolt_merchant.models.store import CartLine
+from bolt_merchant.models.cart_line import CartLine
+from bolt_merchant.models.order_shipping import ShippingRequest
+from bolt_merchant.models.order_tax import TaxRequest
 from bolt_merchant.money import basis_points_of
 
 from tests.support import StaticCatalog, demo_catalog, demo_products
@@ -127,7 +128,7 @@ class TestTaxHook:
             }
         )
 
-        data = shipping_tax.tax(request, StaticCatalog())
+        data = order_tax.tax(request, StaticCatalog())
 
         standard = METHODS["standard"]
         assert data.model_dump(exclude_none=True) == {
@@ -145,7 +146,7 @@ class TestTaxHook:
             {"cart": cart(("MUG-12OZ", 1)), "shipping_address": NYC, "shipping_option": {"reference": "express"}}
         )
 
-        data = shipping_tax.tax(request, StaticCatalog())
+        data = order_tax.tax(request, StaticCatalog())
 
         assert data.shipping_option is not None
         assert data.shipping_option.tax_amount == basis_points_of(METHODS["express"].cost, NY_RATE)
@@ -160,7 +161,7 @@ class TestTaxHook:
             }
         )
 
-        data = shipping_tax.tax(request, StaticCatalog())
+        data = order_tax.tax(request, StaticCatalog())
 
         assert data.shipping_option is not None
         assert (data.shipping_option.service, data.shipping_option.cost) == (
@@ -173,7 +174,7 @@ class TestTaxHook:
             {"cart": cart(("HOODIE-M", 2)), "shipping_address": NYC, "shipping_option": {"reference": "standard"}}
         )
 
-        data = shipping_tax.tax(request, StaticCatalog())
+        data = order_tax.tax(request, StaticCatalog())
 
         assert data.shipping_option is not None
         assert (data.shipping_option.cost, data.shipping_option.tax_amount) == (0, 0)
@@ -185,7 +186,7 @@ class TestTaxHook:
             {"cart": cart(("HOODIE-M", 1)), "shipping_address": NYC, "ship_to_store_option": {"reference": "store-sf"}}
         )
 
-        data = shipping_tax.tax(request, StaticCatalog())
+        data = order_tax.tax(request, StaticCatalog())
 
         assert data.shipping_option is None
         assert data.in_store_pickup_option is not None
@@ -198,7 +199,7 @@ class TestTaxHook:
             {"cart": cart(("HOODIE-M", 1)), "ship_to_store_option": {"reference": "store-nyc"}}
         )
 
-        data = shipping_tax.tax(request, StaticCatalog())
+        data = order_tax.tax(request, StaticCatalog())
 
         assert data.tax_result.subtotal_amount == expected_items_tax(lines(("HOODIE-M", 1)), NY_RATE)
 
@@ -219,7 +220,7 @@ class TestTaxHook:
         request = TaxRequest.model_validate({"cart": cart(("MUG-12OZ", 1)), **payload})
 
         with pytest.raises(HookError) as caught:
-            shipping_tax.tax(request, StaticCatalog())
+            order_tax.tax(request, StaticCatalog())
 
         assert caught.value.code == BoltCode.ADDRESS_OR_CART_INVALID
 
@@ -230,7 +231,7 @@ class TestShippingAndTaxHook:
         request = ShippingRequest.model_validate({"cart": cart(*items), "shipping_address": NYC})
         items_tax = expected_items_tax(lines(*items), NY_RATE)
 
-        data = shipping_tax.shipping_and_tax(request, StaticCatalog())
+        data = shipping_and_tax.shipping_and_tax(request, StaticCatalog())
 
         assert data.model_dump() == {
             "shipping_options": [
@@ -248,6 +249,6 @@ class TestShippingAndTaxHook:
     def test_pickup_stores_are_not_offered_by_the_combined_hook(self) -> None:
         request = ShippingRequest.model_validate({"cart": cart(("MUG-12OZ", 1)), "shipping_address": SF})
 
-        data = shipping_tax.shipping_and_tax(request, StaticCatalog())
+        data = shipping_and_tax.shipping_and_tax(request, StaticCatalog())
 
         assert "store-sf" not in [o.reference for o in data.shipping_options]

@@ -17,8 +17,10 @@ import pytest
 from bolt_merchant import wiring
 from bolt_merchant.adapters.checkout_store import DynamoCheckoutStore
 from bolt_merchant.adapters.order_admin_store import DynamoOrderAdminStore
-from bolt_merchant.domain.checkout import order_id_for
-from bolt_merchant.models.store import CartLine, Order, OrderTotals, OutboxEvent, StoredCart
+from bolt_merchant.domain.order_ids import order_id_for
+from bolt_merchant.models.cart_line import CartLine
+from bolt_merchant.models.carts import StoredCart
+from bolt_merchant.models.orders import Order, OrderTotals, OutboxEvent
 
 from devstack.apigw import rest_proxy_event
 from devstack.fake_bolt import FakeBolt

@@ -13,7 +13,9 @@ import pytest
 from bolt_merchant import wiring
 from bolt_merchant.adapters.bolt_api import BoltApiClient
 from bolt_merchant.adapters.settings import settings
-from bolt_merchant.models.store import StoredCart
+from bolt_merchant.http import storefront as storefront_http
+from bolt_merchant.models.carts import StoredCart
+from bolt_merchant.wiring.bolt import api_key
 
 from tests.functions import seed
 from tests.functions.conftest import HookFunction
@@ -78,7 +80,7 @@ class FakeBoltApi:
     requests: list[BoltRequest] = field(default_factory=list)
     script: deque[tuple[int, Any, dict[str, str]]] = field(default_factory=deque)
     sleeps: list[float] = field(default_factory=list)
-    deployed_factory: Any = None  # wiring.bolt_api as deployed, before the fixture replaced it
+    deployed_factory: Any = None  # the storefront's bolt_api as deployed, before the fixture replaced it
 
     def then(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> "FakeBoltApi":
         self.script.append((status, body, headers or {}))
@@ -121,7 +123,7 @@ def fake_bolt(aws: AwsStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBo
     """A fake Bolt API over loopback, configured as the stage's BOLT_API_BASE_URL.
 
     Tests using it need @pytest.mark.allow_hosts(["127.0.0.1"]). The functions keep their real BoltApiClient and
-    requests session; only its sleep is recorded instead of slept (the same client wiring.bolt_api() builds)."""
+    requests session; only its sleep is recorded instead of slept (the same client wiring.bolt.bolt_api() builds)."""
     fake = FakeBoltApi()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(fake))
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
@@ -132,10 +134,10 @@ def fake_bolt(aws: AwsStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBo
 
     @functools.cache
     def bolt_api() -> BoltApiClient:
-        return BoltApiClient(settings().bolt_api_base_url, api_key=wiring._api_key, sleep=fake.sleeps.append)
+        return BoltApiClient(settings().bolt_api_base_url, api_key=api_key, sleep=fake.sleeps.append)
 
-    fake.deployed_factory = wiring.bolt_api
-    monkeypatch.setattr(wiring, "bolt_api", bolt_api)
+    fake.deployed_factory = storefront_http.bolt_api
+    monkeypatch.setattr(storefront_http, "bolt_api", bolt_api)
     try:
         yield fake
     finally:

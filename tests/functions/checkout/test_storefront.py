@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 from bolt_merchant import wiring
-from bolt_merchant.models.store import StoredCart
+from bolt_merchant.http import storefront as storefront_http
+from bolt_merchant.models.carts import StoredCart
 
 from devstack import make_events
 from tests.functions import seed
@@ -388,8 +389,8 @@ def test_the_real_wiring_reads_the_api_key_from_the_stage_secret(
     aws: AwsStack,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # no replaced client: wiring.bolt_api() as deployed, with BOLT_API_BASE_URL pointing at the fake
-    monkeypatch.setattr(wiring, "bolt_api", fake_bolt.deployed_factory)
+    # no replaced client: wiring.bolt.bolt_api() as deployed, with BOLT_API_BASE_URL pointing at the fake
+    monkeypatch.setattr(storefront_http, "bolt_api", fake_bolt.deployed_factory)
     wiring.reset()
 
     response = storefront(load_event(ORDER_TOKEN))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from bolt_merchant.models.store import Order
+from bolt_merchant.models.orders import Order
 
 from tests.functions import seed
 from tests.functions.conftest import HookFunction

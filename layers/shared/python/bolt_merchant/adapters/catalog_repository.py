@@ -4,54 +4,24 @@ Prices and settings may be served from the cache; inventory and discount usage n
 changed through conditional writes, which are the source of truth.
 """
 
-import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
 from bolt_merchant.adapters.aws import dependency
+from bolt_merchant.adapters.catalog_table import SETTINGS_KEY, discount_key, from_item, product_key, to_item
 from bolt_merchant.domain.catalog import CatalogView
 from bolt_merchant.domain.errors import DependencyUnavailable
-from bolt_merchant.models.catalog import CatalogDocument, Discount, Product, StoreSettings
+from bolt_merchant.models.catalog import Product, StoreSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-SETTINGS_KEY = "SETTINGS"
+    from bolt_merchant.models.catalog_document import CatalogDocument
+    from bolt_merchant.models.discounts import Discount
+
 _BATCH_GET_LIMIT = 100
 _MAX_UNPROCESSED_ROUNDS = 5
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
-
-def product_key(sku: str) -> str:
-    return f"PRODUCT#{sku}"
-
-
-def discount_key(code: str) -> str:
-    return f"DISCOUNT#{code}"
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB numbers come back as Decimal; ours are whole numbers."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: _plain(_deserializer.deserialize(value)) for key, value in item.items()}
-
-
-def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: _serializer.serialize(value) for key, value in values.items() if value is not None}
 
 
 def product_from_item(item: Mapping[str, Any]) -> Product:
@@ -67,7 +37,7 @@ def product_item(product: Product) -> dict[str, Any]:
     return to_item({"pk": product_key(product.sku), "kind": "product", **product.model_dump()})
 
 
-def discount_item(discount: Discount) -> dict[str, Any]:
+def discount_item(discount: "Discount") -> dict[str, Any]:
     return to_item(
         {"pk": discount_key(discount.code), "kind": "discount", "doc": discount.model_dump_json(), "uses": 0}
     )
@@ -130,7 +100,7 @@ class DynamoCatalog:
             else:
                 raise DependencyUnavailable("catalog read kept coming back unprocessed")
 
-    def load(self, document: CatalogDocument) -> int:
+    def load(self, document: "CatalogDocument") -> int:
         """Write a whole catalog document (the demo data, or a merchant's export). Returns the items written."""
         items = [
             settings_item(document.settings),
@@ -152,7 +122,3 @@ class DynamoCatalog:
         self._settings = None
         self._products.clear()
         return len(items)
-
-
-def parse_catalog_file(text: str) -> CatalogDocument:
-    return CatalogDocument.model_validate(json.loads(text))

@@ -1,138 +1,32 @@
-"""Carts, orders and their outbox events in the orders table; stock and discount usage in the catalog table.
-
-Documents are stored as JSON strings next to the few attributes conditions need (status, version, counters),
-so a read gives back exactly the model that was written and every change is a conditional write.
+"""Orders and their outbox events in the orders table, created by order.create with the cart, stock and
+discount uses they change, in one transaction.
 """
 
 import time
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bolt_merchant.adapters.aws import dependency, error_code
-from bolt_merchant.adapters.catalog_repository import discount_key, from_item, product_key
-from bolt_merchant.domain.discounts import DiscountRecord
+from bolt_merchant.adapters.cart_store import DynamoCartStore, discount_record_from_item
+from bolt_merchant.adapters.catalog_table import discount_key, product_key
+from bolt_merchant.adapters.order_reader import order_from_item
+from bolt_merchant.adapters.orders_table import cart_from_item, cart_key, event_item, order_item, order_key
 from bolt_merchant.domain.errors import DependencyUnavailable
-from bolt_merchant.domain.ports import (
-    CartConflict,
-    CheckoutSnapshot,
-    DiscountExhausted,
-    OrderExists,
-    OutOfStock,
-)
-from bolt_merchant.models.catalog import Discount
-from bolt_merchant.models.store import Order, OutboxEvent, StoredCart
+from bolt_merchant.domain.ports import CheckoutSnapshot, DiscountExhausted, OrderExists, OutOfStock
+from bolt_merchant.models.orders import Order, OutboxEvent
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-
-EVENT_RETENTION = timedelta(days=30)
 _TRANSACTION_ATTEMPTS = 3
 
 
-def cart_key(cart_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"CART#{cart_id}"}, "sk": {"S": "CART"}}
-
-
-def order_key(order_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "ORDER"}}
-
-
-def _epoch(moment: datetime) -> dict[str, str]:
-    return {"N": str(int(moment.timestamp()))}
-
-
-def cart_item(cart: StoredCart) -> dict[str, Any]:
-    return {
-        **cart_key(cart.cart_id),
-        "kind": {"S": "cart"},
-        "doc": {"S": cart.model_dump_json()},
-        "status": {"S": cart.status},
-        "version": {"N": str(cart.version)},
-        "expires_at": _epoch(cart.expires_at),
-    }
-
-
-def order_item(order: Order) -> dict[str, Any]:
-    return {
-        **order_key(order.order_id),
-        "kind": {"S": "order"},
-        "doc": {"S": order.model_dump_json()},
-        "status": {"S": order.status},
-        "version": {"N": str(order.version)},
-    }
-
-
-def event_item(event: OutboxEvent) -> dict[str, Any]:
-    return {
-        "pk": {"S": f"ORDER#{event.order_id}"},
-        "sk": {"S": f"EVENT#{event.event_id}"},
-        "kind": {"S": "event"},
-        "doc": {"S": event.model_dump_json()},
-        "expires_at": _epoch(event.occurred_at + EVENT_RETENTION),
-    }
-
-
-def _cart_from(item: Mapping[str, Any]) -> StoredCart:
-    """The document, with the status and order id that order.create sets on the item's own attributes."""
-    cart = StoredCart.model_validate_json(item["doc"]["S"])
-    status = item.get("status", {}).get("S", cart.status)
-    order_id = item.get("order_id", {}).get("S", cart.order_id)
-    return cart.model_copy(update={"status": status, "order_id": order_id})
-
-
-def _order_from(item: Mapping[str, Any]) -> Order:
-    return Order.model_validate_json(item["doc"]["S"])
-
-
-def _discount_from(item: Mapping[str, Any]) -> DiscountRecord:
-    plain = from_item(item)
-    return DiscountRecord(definition=Discount.model_validate_json(plain["doc"]), uses=int(plain.get("uses", 0)))
-
-
-class DynamoCheckoutStore:
-    def __init__(self, client: "DynamoDBClient", catalog_table: str, orders_table: str) -> None:
-        self._client = client
-        self._catalog = catalog_table
-        self._orders = orders_table
-
-    # ------------------------------------------------------------------ reads
-    def _batch(self, orders_keys: list[dict[str, Any]], catalog_keys: list[dict[str, Any]]) -> dict[str, list[Any]]:
-        request: dict[str, Any] = {}
-        if orders_keys:
-            request[self._orders] = {"Keys": orders_keys, "ConsistentRead": True}
-        if catalog_keys:
-            request[self._catalog] = {"Keys": catalog_keys, "ConsistentRead": True}
-        found: dict[str, list[Any]] = {self._orders: [], self._catalog: []}
-        for _ in range(5):
-            if not request:
-                return found
-            with dependency("checkout read"):
-                response = self._client.batch_get_item(RequestItems=request)
-            for table, items in response.get("Responses", {}).items():
-                found[table].extend(items)
-            request = dict(response.get("UnprocessedKeys") or {})
-        raise DependencyUnavailable("checkout read kept coming back unprocessed")
-
-    def get_cart(self, cart_id: str) -> StoredCart | None:
-        with dependency("cart read"):
-            item = self._client.get_item(TableName=self._orders, Key=cart_key(cart_id), ConsistentRead=True).get("Item")
-        return _cart_from(item) if item else None
-
+class DynamoCheckoutStore(DynamoCartStore):
     def get_order(self, order_id: str) -> Order | None:
         with dependency("order read"):
             item = self._client.get_item(TableName=self._orders, Key=order_key(order_id), ConsistentRead=True).get(
                 "Item"
             )
-        return _order_from(item) if item else None
-
-    def discounts(self, codes: Iterable[str]) -> dict[str, DiscountRecord]:
-        keys = [{"pk": {"S": discount_key(code)}} for code in sorted(set(codes))]
-        found = self._batch([], keys)[self._catalog]
-        records = (_discount_from(item) for item in found)
-        return {record.definition.code: record for record in records}
+        return order_from_item(item) if item else None
 
     def snapshot(self, cart_id: str, order_id: str, codes: Iterable[str]) -> CheckoutSnapshot:
         discount_keys = [{"pk": {"S": discount_key(code)}} for code in sorted(set(codes))]
@@ -140,37 +34,13 @@ class DynamoCheckoutStore:
         cart = order = None
         for item in found[self._orders]:
             if item["sk"]["S"] == "CART":
-                cart = _cart_from(item)
+                cart = cart_from_item(item)
             else:
-                order = _order_from(item)
-        discounts = {r.definition.code: r for r in (_discount_from(i) for i in found[self._catalog])}
+                order = order_from_item(item)
+        discounts = {r.definition.code: r for r in (discount_record_from_item(i) for i in found[self._catalog])}
         return CheckoutSnapshot(cart=cart, order=order, discounts=discounts)
 
     # ------------------------------------------------------------------ writes
-    def create_cart(self, cart: StoredCart) -> None:
-        with dependency("cart write"):
-            self._client.put_item(
-                TableName=self._orders, Item=cart_item(cart), ConditionExpression="attribute_not_exists(pk)"
-            )
-
-    def replace_cart(self, cart: StoredCart, expected_version: int) -> None:
-        try:
-            with dependency("cart write"):
-                self._client.put_item(
-                    TableName=self._orders,
-                    Item=cart_item(cart),
-                    ConditionExpression="#version = :expected AND #status = :open",
-                    ExpressionAttributeNames={"#version": "version", "#status": "status"},
-                    ExpressionAttributeValues={":expected": {"N": str(expected_version)}, ":open": {"S": "open"}},
-                )
-        except DependencyUnavailable as exc:
-            if (
-                isinstance(exc.__cause__, ClientError)
-                and error_code(exc.__cause__) == "ConditionalCheckFailedException"
-            ):
-                raise CartConflict(cart.cart_id) from exc
-            raise
-
     def create_order(self, order: Order, event: OutboxEvent, discount_limits: Mapping[str, int | None]) -> None:
         actions: list[tuple[dict[str, Any], Exception | None]] = [
             (

@@ -7,7 +7,7 @@ from bolt_merchant.adapters.aws import dependency
 from bolt_merchant.adapters.transaction_store import DynamoTransactionStore
 from bolt_merchant.domain.backoffice import LedgerRecord
 from bolt_merchant.domain.transactions import Transition
-from bolt_merchant.models.store import Order
+from bolt_merchant.models.orders import Order
 
 _MAX_LEDGER_PAGES = 10
 

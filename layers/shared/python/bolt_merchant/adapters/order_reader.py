@@ -1,13 +1,19 @@
-"""Reads one order document from the orders table (what the fan-out consumers need, and nothing more)."""
+"""Reads one order document from the orders table, consistently: what the fan-out consumers need, and what the
+transaction and checkout stores read orders with."""
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from bolt_merchant.adapters.aws import dependency
-from bolt_merchant.adapters.checkout_store import order_key
-from bolt_merchant.models.store import Order
+from bolt_merchant.adapters.orders_table import order_key
+from bolt_merchant.models.orders import Order
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+
+def order_from_item(item: Mapping[str, Any]) -> Order:
+    return Order.model_validate_json(item["doc"]["S"])
 
 
 class DynamoOrderReader:
@@ -21,4 +27,4 @@ class DynamoOrderReader:
             item = self._client.get_item(TableName=self._orders, Key=order_key(order_id), ConsistentRead=True).get(
                 "Item"
             )
-        return Order.model_validate_json(item["doc"]["S"]) if item else None
+        return order_from_item(item) if item else None

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from bolt_merchant.adapters.aws import error_code
 from bolt_merchant.domain.fanout import queue_message
-from bolt_merchant.models.store import OutboxEvent
+from bolt_merchant.models.orders import OutboxEvent
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

@@ -1,17 +1,21 @@
 """Order transitions from transaction webhooks: order, ledger, outbox and stock release in one transaction."""
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bolt_merchant.adapters.aws import dependency, error_code
-from bolt_merchant.adapters.catalog_repository import discount_key, product_key
-from bolt_merchant.adapters.checkout_store import DynamoCheckoutStore, event_item, order_item
+from bolt_merchant.adapters.catalog_table import discount_key, product_key
+from bolt_merchant.adapters.order_reader import DynamoOrderReader
+from bolt_merchant.adapters.orders_table import cart_from_item, cart_key, event_item, order_item
 from bolt_merchant.domain.errors import DependencyUnavailable
-from bolt_merchant.domain.transactions import LedgerEntry, Transition
-from bolt_merchant.domain.webhooks import StaleOrder
-from bolt_merchant.models.store import Order
+from bolt_merchant.domain.transactions import LedgerEntry, StaleOrder, Transition
+from bolt_merchant.models.carts import StoredCart
+from bolt_merchant.models.orders import Order
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 def reference_key(reference: str) -> dict[str, Any]:
@@ -32,7 +36,16 @@ def ledger_item(order: Order, entry: LedgerEntry) -> dict[str, Any]:
     }
 
 
-class DynamoTransactionStore(DynamoCheckoutStore):
+class DynamoTransactionStore(DynamoOrderReader):
+    def __init__(self, client: "DynamoDBClient", catalog_table: str, orders_table: str) -> None:
+        super().__init__(client, orders_table)
+        self._catalog = catalog_table
+
+    def get_cart(self, cart_id: str) -> StoredCart | None:
+        with dependency("cart read"):
+            item = self._client.get_item(TableName=self._orders, Key=cart_key(cart_id), ConsistentRead=True).get("Item")
+        return cart_from_item(item) if item else None
+
     def order_id_for_reference(self, reference: str) -> str | None:
         with dependency("reference read"):
             item = self._client.get_item(TableName=self._orders, Key=reference_key(reference)).get("Item")
@@ -107,21 +120,3 @@ class DynamoTransactionStore(DynamoCheckoutStore):
             for discount in order.discounts
         ]
         return self._stock_returns({line.sku: line.quantity for line in order.lines}) + uses
-
-    def record_card_event(self, event_type: str, event_id: str) -> bool:
-        """True the first time this credit-card event is seen."""
-        item = {
-            "pk": {"S": f"CARDEVENT#{event_id}"},
-            "sk": {"S": "CARDEVENT"},
-            "kind": {"S": "card_event"},
-            "event_type": {"S": event_type},
-        }
-        try:
-            with dependency("card event write"):
-                self._client.put_item(TableName=self._orders, Item=item, ConditionExpression="attribute_not_exists(pk)")
-        except DependencyUnavailable as exc:
-            cause = exc.__cause__
-            if isinstance(cause, ClientError) and error_code(cause) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True

@@ -20,8 +20,14 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ValidationError
 
 from bolt_merchant.domain.errors import DependencyUnavailable
-from bolt_merchant.domain.transactions import CaptureInfo, LedgerEntry, TransactionEvent, Transition, apply_event
-from bolt_merchant.domain.webhooks import StaleOrder
+from bolt_merchant.domain.transactions import (
+    CaptureInfo,
+    LedgerEntry,
+    StaleOrder,
+    TransactionEvent,
+    Transition,
+    apply_event,
+)
 from bolt_merchant.models.backoffice import (
     ActionAnswer,
     BoltAmountView,
@@ -36,7 +42,7 @@ from bolt_merchant.models.backoffice import (
     ShipmentView,
     TimelineEntry,
 )
-from bolt_merchant.models.store import Order, OutboxEvent, TrackedShipment
+from bolt_merchant.models.orders import Order, OutboxEvent, TrackedShipment
 
 _OPTIMISTIC_ATTEMPTS = 5
 _SUCCEEDED = "succeeded"

@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from bolt_merchant.models.store import AppliedDiscount, StoredCart
+from bolt_merchant.models.applied_discount import AppliedDiscount
+from bolt_merchant.models.carts import StoredCart
 
 
 def bolt_cart(cart: StoredCart, discounts: list[AppliedDiscount]) -> dict[str, Any]:

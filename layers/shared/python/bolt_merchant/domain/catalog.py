@@ -5,9 +5,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bolt_merchant.domain.errors import BoltCode, HookError
-from bolt_merchant.models.bolt import CartItem
+from bolt_merchant.models.cart_line import CartLine
 from bolt_merchant.models.catalog import Product, StoreSettings
-from bolt_merchant.models.store import CartLine
 
 
 @dataclass(frozen=True)
@@ -40,16 +39,6 @@ def price_items(items: Iterable[tuple[str, int]], products: Mapping[str, Product
             )
         )
     return lines
-
-
-def bolt_cart_skus(items: Iterable[CartItem]) -> list[tuple[str, int]]:
-    pairs = []
-    for item in items:
-        sku = item.catalog_sku
-        if sku is None:
-            raise HookError(BoltCode.ADDRESS_OR_CART_INVALID, "Every cart item needs a sku or reference")
-        pairs.append((sku, item.quantity))
-    return pairs
 
 
 def subtotal(lines: Iterable[CartLine]) -> int:

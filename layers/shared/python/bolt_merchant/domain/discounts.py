@@ -4,8 +4,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bolt_merchant.domain.errors import BoltCode, HookError
-from bolt_merchant.models.catalog import Discount
-from bolt_merchant.models.store import AppliedDiscount
+from bolt_merchant.models.applied_discount import AppliedDiscount
+from bolt_merchant.models.discounts import Discount
 from bolt_merchant.money import basis_points_of
 
 

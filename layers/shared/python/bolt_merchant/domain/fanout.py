@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal, Protocol
 
-from bolt_merchant.models.store import Order, OutboxEvent
+from bolt_merchant.models.orders import Order, OutboxEvent
 
 CONFIRMATION_EVENTS = frozenset({"order.authorized", "order.paid"})
 

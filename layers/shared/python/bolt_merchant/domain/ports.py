@@ -2,10 +2,13 @@
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bolt_merchant.domain.discounts import DiscountRecord
-from bolt_merchant.models.store import Order, OutboxEvent, StoredCart
+from bolt_merchant.models.carts import StoredCart
+
+if TYPE_CHECKING:  # only order.create's store handles orders: carts and discount codes need no order models
+    from bolt_merchant.models.orders import Order, OutboxEvent
 
 
 @dataclass(frozen=True)
@@ -13,7 +16,7 @@ class CheckoutSnapshot:
     """Everything order.create reads, fetched together."""
 
     cart: StoredCart | None
-    order: Order | None
+    order: "Order | None"
     discounts: dict[str, DiscountRecord]
 
 
@@ -37,7 +40,7 @@ class CartConflict(Exception):
     """The cart changed (or became an order) since it was read."""
 
 
-class CheckoutStore(Protocol):
+class CartStore(Protocol):
     def get_cart(self, cart_id: str) -> StoredCart | None: ...
 
     def create_cart(self, cart: StoredCart) -> None: ...
@@ -46,13 +49,15 @@ class CheckoutStore(Protocol):
         """Raises CartConflict when the stored version is not expected_version or the cart is no longer open."""
         ...
 
-    def get_order(self, order_id: str) -> Order | None: ...
-
     def discounts(self, codes: Iterable[str]) -> dict[str, DiscountRecord]: ...
+
+
+class CheckoutStore(CartStore, Protocol):
+    def get_order(self, order_id: str) -> "Order | None": ...
 
     def snapshot(self, cart_id: str, order_id: str, codes: Iterable[str]) -> CheckoutSnapshot: ...
 
-    def create_order(self, order: Order, event: OutboxEvent, discount_limits: Mapping[str, int | None]) -> None:
+    def create_order(self, order: "Order", event: "OutboxEvent", discount_limits: Mapping[str, int | None]) -> None:
         """Atomically: write the order, reserve every line's stock, count each discount use, close the cart,
         and record the event. Raises OrderExists, OutOfStock or DiscountExhausted and writes nothing then."""
         ...

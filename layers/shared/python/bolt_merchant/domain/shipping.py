@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from bolt_merchant.domain.catalog import subtotal
 from bolt_merchant.domain.errors import BoltCode, HookError
 from bolt_merchant.models.bolt import Address
+from bolt_merchant.models.cart_line import CartLine
 from bolt_merchant.models.catalog import PickupStore, ShippingSettings
-from bolt_merchant.models.store import CartLine
 
 NO_SHIPPING_REFERENCE = "noshipping"
 _EARTH_RADIUS_MILES = 3958.8

@@ -5,50 +5,21 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bolt_merchant.domain.bolt_cart import bolt_cart
-from bolt_merchant.domain.catalog import CatalogReader, CatalogView
-from bolt_merchant.domain.discounts import PricingContext, evaluate_all, normalise_code
+from bolt_merchant.domain.carts import cart_discounts, open_cart, priced_lines
+from bolt_merchant.domain.catalog import CatalogReader
+from bolt_merchant.domain.discounts import normalise_code
 from bolt_merchant.domain.errors import BoltCode, HookError
-from bolt_merchant.domain.ports import BoltOrderTokens, CartConflict, CheckoutStore
-from bolt_merchant.models.common import is_reference
-from bolt_merchant.models.store import AppliedDiscount, CartLine, StoredCart
+from bolt_merchant.domain.ports import BoltOrderTokens, CartConflict, CartStore
+from bolt_merchant.models.carts import StoredCart
 from bolt_merchant.models.storefront import CartView, CreateCartRequest, CreatedCart, OrderToken
 
 CART_LIFETIME = timedelta(days=7)
 
 
-def priced_lines(quantities: Counter[str], view: CatalogView) -> list[CartLine]:
-    """Lines priced from the catalog; unknown SKUs and quantities above stock are refused."""
-    lines = []
-    for sku, quantity in quantities.items():
-        product = view.products.get(sku)
-        if product is None:
-            raise HookError(BoltCode.CART_PRODUCT_NOT_FOUND, f"Item {sku} is not sold here")
-        if quantity > product.inventory:
-            raise HookError(BoltCode.CART_ITEM_OUT_OF_STOCK, f"Only {product.inventory} of {sku} left in stock")
-        lines.append(
-            CartLine(
-                sku=sku,
-                name=product.name,
-                quantity=quantity,
-                unit_price=product.unit_price,
-                taxable=product.taxable,
-                needs_shipping=product.needs_shipping,
-            )
-        )
-    return lines
-
-
-def cart_discounts(cart: StoredCart, store: CheckoutStore, now: datetime) -> list[AppliedDiscount]:
-    if not cart.discount_codes:
-        return []
-    records = store.discounts(cart.discount_codes)
-    return evaluate_all(cart.discount_codes, records, PricingContext(cart.subtotal, 0, 0), now)
-
-
 def create_cart(
     request: CreateCartRequest,
     catalog: CatalogReader,
-    store: CheckoutStore,
+    store: CartStore,
     now: datetime,
     new_cart_id: Callable[[], str],
 ) -> CreatedCart:
@@ -71,17 +42,8 @@ def create_cart(
     return CreatedCart(cart_id=cart.cart_id, cart=CartView.of(cart))
 
 
-def open_cart(cart_id: str, store: CheckoutStore, now: datetime) -> StoredCart:
-    cart = store.get_cart(cart_id) if is_reference(cart_id) else None
-    if cart is None or cart.expires_at <= now:
-        raise HookError(BoltCode.ORDER_CART_EXPIRED, "Cart not found or expired", http_status=404)
-    if cart.status != "open":
-        raise HookError(BoltCode.ORDER_ALREADY_EXISTS, "This cart has already become an order", http_status=409)
-    return cart
-
-
 def order_token(
-    cart_id: str, catalog: CatalogReader, store: CheckoutStore, bolt: BoltOrderTokens, now: datetime
+    cart_id: str, catalog: CatalogReader, store: CartStore, bolt: BoltOrderTokens, now: datetime
 ) -> OrderToken:
     """A Bolt order token for the cart as priced now. The same cart version reuses its token."""
     cart = open_cart(cart_id, store, now)

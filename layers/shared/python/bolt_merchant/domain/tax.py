@@ -3,8 +3,8 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bolt_merchant.models.cart_line import CartLine
 from bolt_merchant.models.catalog import TaxSettings
-from bolt_merchant.models.store import CartLine
 from bolt_merchant.money import basis_points_of
 
 

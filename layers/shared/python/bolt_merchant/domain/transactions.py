@@ -7,10 +7,12 @@ amounts only grow, with captured <= authorized and refunded <= captured.
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from bolt_merchant.models.bolt import Cart
-from bolt_merchant.models.store import Order, OrderStatus, OutboxEvent, PaymentPhase
+from bolt_merchant.models.orders import Order, OrderStatus, OutboxEvent, PaymentPhase
+
+if TYPE_CHECKING:  # only webhooks carry a cart: the back office applies events without Bolt's cart models
+    from bolt_merchant.models.bolt import Cart
 
 TOTAL_TOLERANCE_CENTS = 1
 _PHASE_RANK: dict[PaymentPhase, int] = {"pending_payment": 0, "review": 1, "authorized": 2, "cancelled": 3}
@@ -53,7 +55,7 @@ class TransactionEvent:
     display_id: str | None = None
     source_reference: str | None = None
     captures: tuple[CaptureInfo, ...] = ()
-    cart: Cart | None = None
+    cart: "Cart | None" = None
     order_token: str | None = None
 
     @property
@@ -69,6 +71,10 @@ class LedgerEntry:
     amount: int
     applied: bool
     note: str = ""
+
+
+class StaleOrder(Exception):
+    """The order changed between our read and our write (Transition's before.version); read it again."""
 
 
 @dataclass

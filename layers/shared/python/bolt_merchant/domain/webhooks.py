@@ -5,24 +5,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
-from bolt_merchant.domain.checkout import order_id_for
 from bolt_merchant.domain.errors import DependencyUnavailable
+from bolt_merchant.domain.order_ids import order_id_for
 from bolt_merchant.domain.transactions import (
     MONEY_TYPES,
     ORDER_CREATING_TYPES,
     Alert,
+    StaleOrder,
     TransactionEvent,
     Transition,
     apply_event,
 )
-from bolt_merchant.models.store import Order, StoredCart
+from bolt_merchant.models.carts import StoredCart
+from bolt_merchant.models.orders import Order
 
 _OPTIMISTIC_ATTEMPTS = 5
 Result = Literal["applied", "duplicate", "ignored"]
-
-
-class StaleOrder(Exception):
-    """The order changed between our read and our write; read it again."""
 
 
 class TransactionStore(Protocol):

@@ -78,6 +78,11 @@ def success(event_name: str, data: Mapping[str, Any], universal: bool) -> Respon
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
 
+def acknowledged(body: Mapping[str, Any]) -> Response[Any]:
+    """A webhook's answer: {"status": "success", ...body}."""
+    return _json_response(HTTPStatus.OK, {"status": "success", **body})
+
+
 def _path_part(part: int | str) -> str:
     """Field names and list indexes only: a dict key in the path is caller input and may be personal data."""
     return str(part) if isinstance(part, int) or _FIELD_NAME.fullmatch(part) else "<key>"

@@ -8,8 +8,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bolt_merchant.http.bolt_hooks import Hook
+from bolt_merchant.http.bolt_hooks import BoltHookEndpoint, Hook
 from bolt_merchant.observability import logger, metrics, tracer
+from bolt_merchant.wiring.bolt import signed_reader
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 BOLT_TRACE_HEADER = "X-Bolt-Trace-Id"
@@ -33,9 +34,7 @@ class SignedEndpoint(Protocol):
 
 def bolt_hook_function(path: str, *hooks: Hook) -> LambdaHandler:
     """A function answering Bolt-signed POSTs on `path` for the given hook events."""
-    from bolt_merchant.hooks import endpoint
-
-    return signed_function(path, endpoint(*hooks))
+    return signed_function(path, BoltHookEndpoint(hooks, signed_reader()))
 
 
 def signed_function(path: str, bolt_endpoint: SignedEndpoint) -> LambdaHandler:

@@ -26,7 +26,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel, ValidationError
 
 from bolt_merchant import wiring
-from bolt_merchant.adapters.bolt_api import BoltApiError, BoltConcurrentRequest, BoltInvalidRequest
+from bolt_merchant.adapters.bolt_api_errors import BoltApiError, BoltConcurrentRequest, BoltInvalidRequest
 from bolt_merchant.adapters.operation_records import KeyReused, OperationInProgress
 from bolt_merchant.domain import backoffice
 from bolt_merchant.domain.backoffice import (
@@ -43,6 +43,8 @@ from bolt_merchant.http.bolt_hooks import RawBodyError, failure, field_paths, ra
 from bolt_merchant.models.backoffice import CancelRequest, CaptureRequest, FulfilmentRequest, RefundRequest
 from bolt_merchant.observability import logger, metrics
 from bolt_merchant.strict_json import InvalidJson, loads_object
+from bolt_merchant.wiring.backoffice import operation_records, order_admin_store
+from bolt_merchant.wiring.bolt import backoffice_bolt_api
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -148,13 +150,13 @@ def order_admin_app() -> APIGatewayRestResolver:
             context = OperationContext(order_id=checked, key=key, now=wiring.now())
 
             def action() -> dict[str, Any]:
-                done = run(context, request, wiring.order_admin_store(), wiring.backoffice_bolt_api())
+                done = run(context, request, order_admin_store(), backoffice_bolt_api())
                 for alert in done.alerts:
                     _count(alert)
                 view = backoffice.order_view(done.order).model_dump(mode="json", exclude={"timeline"})
                 return {"status": "success", "operation": operation, "result": done.result, "order": view}
 
-            records = wiring.operation_records()
+            records = operation_records()
             records.register_lambda_context(app.lambda_context)
             answer, replayed = records.run(key, request_fingerprint, action)
             _count("BackofficeReplayed" if replayed else f"Backoffice{operation.title().replace('-', '')}")
@@ -169,7 +171,7 @@ def order_admin_app() -> APIGatewayRestResolver:
     @app.get("/orders/<order_id>")
     def read_order(order_id: str) -> Response[Any]:
         def attempt() -> Response[Any]:
-            view = backoffice.get_order(_checked_order_id(order_id), wiring.order_admin_store())
+            view = backoffice.get_order(_checked_order_id(order_id), order_admin_store())
             return _json(HTTPStatus.OK, view.model_dump(mode="json"))
 
         return _guarded(attempt)

@@ -7,13 +7,16 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from pydantic import ValidationError
 
 from bolt_merchant import wiring
-from bolt_merchant.adapters.bolt_api import BoltApiError
+from bolt_merchant.adapters.bolt_api_errors import BoltApiError
 from bolt_merchant.domain import storefront
 from bolt_merchant.domain.errors import BoltCode, DependencyUnavailable, HookError
 from bolt_merchant.http.bolt_hooks import RawBodyError, failure, field_paths, raw_body
 from bolt_merchant.models.storefront import CreateCartRequest
 from bolt_merchant.observability import logger
 from bolt_merchant.strict_json import InvalidJson, loads_object
+from bolt_merchant.wiring.bolt import bolt_api
+from bolt_merchant.wiring.cart_store import cart_store
+from bolt_merchant.wiring.catalog import catalog
 
 
 def _json(status: int, body: dict[str, Any]) -> Response[Any]:
@@ -30,16 +33,12 @@ def storefront_app() -> APIGatewayRestResolver:
         if len(raw) > wiring.max_body_bytes():
             return failure(None, BoltCode.GENERAL_UNPROCESSABLE, "Request body too large", 413)
         request = CreateCartRequest.model_validate(loads_object(raw))
-        created = storefront.create_cart(
-            request, wiring.catalog(), wiring.checkout_store(), wiring.now(), wiring.new_cart_id
-        )
+        created = storefront.create_cart(request, catalog(), cart_store(), wiring.now(), wiring.new_cart_id)
         return _json(HTTPStatus.CREATED, created.model_dump(mode="json"))
 
     @app.post("/storefront/carts/<cart_id>/bolt-order-token")
     def order_token(cart_id: str) -> Response[Any]:
-        token = storefront.order_token(
-            cart_id, wiring.catalog(), wiring.checkout_store(), wiring.bolt_api(), wiring.now()
-        )
+        token = storefront.order_token(cart_id, catalog(), cart_store(), bolt_api(), wiring.now())
         return _json(HTTPStatus.OK, token.model_dump(mode="json"))
 
     @app.exception_handler(HookError)

@@ -8,9 +8,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bolt_merchant.models.bolt import ShortText
-from bolt_merchant.models.common import InboundModel, OwnModel
-from bolt_merchant.models.webhooks import Transaction
+from bolt_merchant.models.bolt_transaction import BoltTransaction
+from bolt_merchant.models.common import InboundModel, OwnModel, ShortText
 
 # Operator amounts are plain integer cents; their range (> 0, <= what is left) is the domain's to judge, so a
 # zero or negative amount is a 422 with a useful message rather than a schema error.
@@ -70,7 +69,7 @@ class VoidStatus(InboundModel):
     status: ShortText | None = None
 
 
-class ActionAnswer(Transaction):
+class ActionAnswer(BoltTransaction):
     """The transaction Bolt answers a capture or void with, or the new cc_credit transaction of a refund."""
 
     credit: CreditStatus | None = None

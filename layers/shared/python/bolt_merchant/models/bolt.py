@@ -1,4 +1,7 @@
-"""What Bolt sends in Merchant Callback hooks (reference §3). Tolerant of both amount shapes and of nulls."""
+"""The cart Bolt sends with every hook and webhook (reference §3). Tolerant of both amount shapes and of nulls.
+
+Each hook's own request model lives with its answer, in the module named after the hook.
+"""
 
 from typing import Annotated, Any
 
@@ -11,9 +14,8 @@ from bolt_merchant.models.common import (
     NullableList,
     Quantity,
     Reference,
+    ShortText,
 )
-
-ShortText = Annotated[str, Field(max_length=256)]
 
 
 def _empty_as_none(value: Any) -> Any:
@@ -90,65 +92,3 @@ class Cart(InboundModel):
     metadata: dict[str, ShortText] | None = None
     discount_code: ShortText | None = None
     billing_address: Address | None = None
-
-
-class ShippingOptionChoice(InboundModel):
-    """The option the shopper picked, echoed back to us by order.tax."""
-
-    reference: ShortText
-    service: ShortText | None = None
-    cost: Cents | None = None
-
-
-class ShippingRequest(InboundModel):
-    """order.shipping and order.shipping_and_tax."""
-
-    cart: Cart
-    shipping_address: Address
-
-
-class TaxRequest(InboundModel):
-    """order.tax: called once the shopper has chosen a delivery or pickup option."""
-
-    cart: Cart
-    shipping_address: Address | None = None
-    shipping_option: ShippingOptionChoice | None = None
-    ship_to_store_option: ShippingOptionChoice | None = Field(
-        default=None, validation_alias=AliasChoices("ship_to_store_option", "in_store_pickup_option", "pickup_option")
-    )
-
-
-class DiscountApplyRequest(InboundModel):
-    """discounts.code.apply: the code may come top-level or inside the cart (both seen in Bolt material)."""
-
-    discount_code: ShortText | None = None
-    cart: Cart
-
-    @property
-    def code(self) -> str | None:
-        return self.discount_code or self.cart.discount_code
-
-
-class BoltOrder(InboundModel):
-    token: ShortText | None = None
-    cart: Cart
-
-
-class OrderCreateRequest(InboundModel):
-    """order.create (pre-authorisation): Bolt's order token and the cart the shopper is paying for."""
-
-    order: BoltOrder
-    currency: CurrencyCode | None = None
-
-
-class CartUpdateItem(InboundModel):
-    product_id: Reference
-    quantity: Quantity
-
-
-class CartUpdateRequest(InboundModel):
-    cart: Cart
-    add_items: NullableList[CartUpdateItem] = []
-    remove_items: NullableList[CartUpdateItem] = []
-    discount_codes_to_add: NullableList[ShortText] = []
-    discount_codes_to_remove: NullableList[ShortText] = []

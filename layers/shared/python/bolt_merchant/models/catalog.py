@@ -1,6 +1,5 @@
-"""Our own catalog: products, discounts, shipping and tax settings (the shape of data/demo-catalog.json)."""
+"""Our own catalog as the hooks read it: products, and the store's currency, shipping and tax settings."""
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -22,18 +21,6 @@ class Product(OwnModel):
     @property
     def needs_shipping(self) -> bool:
         return self.type == "physical"
-
-
-class Discount(OwnModel):
-    code: Annotated[str, Field(pattern=r"^[A-Z0-9_\-]{1,64}$")]
-    type: Literal["fixed_amount", "percentage", "free_shipping"]
-    description: str
-    amount: Cents | None = None
-    percent: Annotated[int, Field(ge=1, le=100)] | None = None
-    min_subtotal: Cents = 0
-    max_uses: Annotated[int, Field(ge=0)] | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
 
 
 class ShippingMethod(OwnModel):
@@ -83,17 +70,3 @@ class StoreSettings(OwnModel):
     currency: CurrencyCode
     shipping: ShippingSettings
     tax: TaxSettings
-
-
-class CatalogDocument(OwnModel):
-    """The demo-catalog.json file: what the loader writes into the catalog table."""
-
-    currency: CurrencyCode
-    products: list[Product]
-    discounts: list[Discount]
-    shipping: ShippingSettings
-    tax: TaxSettings
-
-    @property
-    def settings(self) -> StoreSettings:
-        return StoreSettings(currency=self.currency, shipping=self.shipping, tax=self.tax)

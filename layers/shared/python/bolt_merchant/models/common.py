@@ -20,6 +20,10 @@ class OwnModel(BaseModel):
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, frozen=True)
 
 
+# Free text from other systems (names, descriptions, statuses): bounded, so no field can carry a whole payload.
+ShortText = Annotated[str, Field(max_length=256)]
+
+
 def _cents(value: Any) -> Any:
     """Bolt sends amounts as plain integers or as {"amount": 754, "currency": "USD", ...}: accept both."""
     if isinstance(value, dict):

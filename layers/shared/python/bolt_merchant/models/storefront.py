@@ -4,8 +4,8 @@ from typing import Annotated
 
 from pydantic import Field
 
+from bolt_merchant.models.carts import StoredCart
 from bolt_merchant.models.common import CurrencyCode, InboundModel, OwnModel, Quantity, Reference
-from bolt_merchant.models.store import StoredCart
 
 
 class StorefrontItem(InboundModel):

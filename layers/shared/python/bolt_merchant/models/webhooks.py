@@ -1,24 +1,12 @@
 """Bolt transaction webhooks: the v2 envelope {type, object, data: transaction} and the legacy flat form (§4.2)."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BeforeValidator, model_validator
+from pydantic import BeforeValidator
 
-from bolt_merchant.models.bolt import Cart, ShortText
-from bolt_merchant.models.common import Cents, InboundModel, NullableList, Reference
-
-
-class Capture(InboundModel):
-    """Ids and references end up in DynamoDB keys: they are allow-listed like every Reference."""
-
-    id: Reference
-    status: ShortText | None = None
-    amount: Cents | None = None
-
-
-class SourceTransaction(InboundModel):
-    id: Reference | None = None
-    reference: Reference | None = None
+from bolt_merchant.models.bolt import Cart
+from bolt_merchant.models.bolt_transaction import BoltTransaction
+from bolt_merchant.models.common import Cents, InboundModel, Reference, ShortText
 
 
 class TransactionOrder(InboundModel):
@@ -26,26 +14,10 @@ class TransactionOrder(InboundModel):
     cart: Cart | None = None
 
 
-class Transaction(InboundModel):
-    """The transaction object (§4.3); every field may be null."""
+class Transaction(BoltTransaction):
+    """The transaction a webhook carries, with the order (and cart) it belongs to."""
 
-    id: Reference | None = None
-    type: ShortText | None = None
-    reference: Reference | None = None
-    status: ShortText | None = None
-    amount: Cents | None = None
-    currency: ShortText | None = None
-    captures: NullableList[Capture] = []
     order: TransactionOrder | None = None
-    source_transaction: SourceTransaction | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _currency_from_amount(cls, data: Any) -> Any:
-        """Bolt puts the currency inside the amount object: {"amount": {"amount": 754, "currency": "USD"}}."""
-        if isinstance(data, dict) and not data.get("currency") and isinstance(data.get("amount"), dict):
-            return {**data, "currency": data["amount"].get("currency")}
-        return data
 
 
 class WebhookV2(InboundModel):

@@ -1,43 +1,13 @@
-"""What we keep in the orders table: carts priced by us, orders, outbox events."""
+"""Orders as we keep them in the orders table, and the outbox events of their changes."""
 
 from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import Field
 
-from bolt_merchant.models.common import Cents, CurrencyCode, OwnModel, Quantity, Reference
-
-
-class CartLine(OwnModel):
-    sku: Reference
-    name: str
-    quantity: Quantity
-    unit_price: Cents
-    taxable: bool
-    needs_shipping: bool
-
-    @property
-    def total(self) -> int:
-        return self.unit_price * self.quantity
-
-
-class StoredCart(OwnModel):
-    cart_id: Reference
-    currency: CurrencyCode
-    lines: list[CartLine]
-    discount_codes: list[str] = []
-    status: Literal["open", "ordered"] = "open"
-    version: Annotated[int, Field(ge=1)] = 1
-    order_id: str | None = None
-    bolt_order_token: str | None = None
-    bolt_order_token_version: int | None = None
-    created_at: datetime
-    expires_at: datetime
-
-    @property
-    def subtotal(self) -> int:
-        return sum(line.total for line in self.lines)
-
+from bolt_merchant.models.applied_discount import AppliedDiscount
+from bolt_merchant.models.cart_line import CartLine
+from bolt_merchant.models.common import Cents, CurrencyCode, OwnModel, Reference
 
 OrderStatus = Literal[
     "pending_payment",  # created by order.create, waiting for Bolt's authorisation
@@ -58,13 +28,6 @@ class OrderTotals(OwnModel):
     shipping: Cents
     tax: Cents
     total: Cents
-
-
-class AppliedDiscount(OwnModel):
-    code: str
-    type: str
-    amount: Cents
-    description: str
 
 
 class ShippingChoice(OwnModel):

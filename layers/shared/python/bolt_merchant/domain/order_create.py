@@ -1,75 +1,26 @@
-"""Bolt's synchronous checkout hooks that touch carts and orders: discounts.code.apply, order.create, cart.update."""
+"""order.create (pre-authorisation): Bolt's cart checked against ours to the cent, then the order created."""
 
-import base64
-import hashlib
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 
-from bolt_merchant.domain.bolt_cart import bolt_cart
 from bolt_merchant.domain.catalog import CatalogReader, CatalogView
-from bolt_merchant.domain.discounts import DiscountRecord, PricingContext, evaluate, evaluate_all, normalise_code
+from bolt_merchant.domain.discounts import DiscountRecord, PricingContext, evaluate_all, normalise_code
 from bolt_merchant.domain.errors import BoltCode, HookError
-from bolt_merchant.domain.ports import CartConflict, CheckoutStore, DiscountExhausted, OrderExists, OutOfStock
-from bolt_merchant.domain.shipping_tax import PricedChoice, price_choice, priced_cart
-from bolt_merchant.domain.storefront import cart_discounts, open_cart, priced_lines
+from bolt_merchant.domain.order_ids import order_id_for
+from bolt_merchant.domain.ports import CheckoutStore, DiscountExhausted, OrderExists, OutOfStock
+from bolt_merchant.domain.pricing import PricedChoice, price_choice, priced_cart
 from bolt_merchant.domain.tax import compute_tax, region_key
-from bolt_merchant.models.bolt import Cart, CartUpdateRequest, DiscountApplyRequest, OrderCreateRequest
-from bolt_merchant.models.checkout_responses import CartUpdateData, DiscountData, OrderCreatedData
-from bolt_merchant.models.store import (
-    AppliedDiscount,
-    CartLine,
-    Order,
-    OrderTotals,
-    OutboxEvent,
-    ShippingChoice,
-    StoredCart,
-)
+from bolt_merchant.models.applied_discount import AppliedDiscount
+from bolt_merchant.models.bolt import Cart
+from bolt_merchant.models.cart_line import CartLine
+from bolt_merchant.models.carts import StoredCart
+from bolt_merchant.models.order_create import OrderCreatedData, OrderCreateRequest
+from bolt_merchant.models.orders import Order, OrderTotals, OutboxEvent, ShippingChoice
 
 TOTAL_TOLERANCE_CENTS = 1  # Bolt and the plugins allow one cent of rounding difference
 
 
-def order_id_for(cart_id: str) -> str:
-    """One cart, one order: the id is derived from the cart, so every retry and every webhook finds the same one."""
-    digest = base64.b32encode(hashlib.sha256(cart_id.encode("utf-8")).digest()).decode("ascii")
-    return f"BO-{digest[:10]}"
-
-
-# ---------------------------------------------------------------- discounts.code.apply
-def apply_discount(
-    request: DiscountApplyRequest, catalog: CatalogReader, store: CheckoutStore, now: datetime
-) -> DiscountData:
-    if not request.code:
-        raise HookError(BoltCode.DISCOUNT_INSUFFICIENT_INFORMATION, "No discount code was given")
-    code = normalise_code(request.code)
-    reference = request.cart.order_reference
-    if reference is not None:
-        cart = store.get_cart(reference)
-        if cart is not None and cart.status != "open":
-            raise HookError(BoltCode.DISCOUNT_INSUFFICIENT_INFORMATION, "An order was already created for this cart")
-    view, lines = priced_cart(request.cart, catalog)
-    shipping = _chosen_shipping_cost(request.cart, lines, view)
-    context = PricingContext(sum(line.total for line in lines), shipping, request.cart.tax_amount or 0)
-    applied = evaluate(code, store.discounts([code]).get(code), context, now)
-    return DiscountData(
-        discount_code=applied.code,
-        discount_amount=applied.amount,
-        discount_description=applied.description,
-        discount_type=applied.type,
-    )
-
-
-def _chosen_shipping_cost(cart: Cart, lines: list[CartLine], view: CatalogView) -> int:
-    shipment = cart.shipments[0] if cart.shipments else None
-    if shipment is None or not shipment.reference:
-        return 0
-    try:
-        return price_choice(lines, view, shipment.reference, shipment.shipping_address).cost
-    except HookError:
-        return shipment.cost or 0
-
-
-# ---------------------------------------------------------------- order.create
 def create_order(
     request: OrderCreateRequest,
     catalog: CatalogReader,
@@ -238,37 +189,3 @@ def _verified_discounts(
         if amount is not None and abs(amount - discount.amount) > TOTAL_TOLERANCE_CENTS:
             raise HookError(BoltCode.ORDER_DISCOUNT_CANNOT_APPLY, f"The coupon code {discount.code} no longer applies")
     return applied
-
-
-# ---------------------------------------------------------------- cart.update
-def update_cart(
-    request: CartUpdateRequest, catalog: CatalogReader, store: CheckoutStore, now: datetime
-) -> CartUpdateData:
-    reference = request.cart.order_reference
-    if reference is None:
-        raise HookError(BoltCode.ORDER_CART_EXPIRED, "The cart has no order_reference")
-    cart = open_cart(reference, store, now)
-    seen_version = (request.cart.metadata or {}).get("cart_version")
-    if seen_version is not None and seen_version != str(cart.version):
-        # Bolt's copy is older than ours: this update was already applied (a redelivery after a lost answer)
-        return CartUpdateData(order_create={"cart": bolt_cart(cart, cart_discounts(cart, store, now))})
-    quantities = Counter({line.sku: line.quantity for line in cart.lines})
-    for item in request.add_items:
-        quantities[item.product_id] += item.quantity
-    for item in request.remove_items:
-        if quantities[item.product_id] < item.quantity:
-            raise HookError(BoltCode.CART_ITEM_REMOVE_FAILED, f"Item {item.product_id} is not in the cart")
-        quantities[item.product_id] -= item.quantity
-    quantities = +quantities  # drop lines that reached zero
-    if not quantities:
-        raise HookError(BoltCode.CART_ITEM_REMOVE_FAILED, "The cart cannot be empty")
-    codes = [c for c in cart.discount_codes if c not in {normalise_code(r) for r in request.discount_codes_to_remove}]
-    codes += [c for c in (normalise_code(a) for a in request.discount_codes_to_add) if c not in codes]
-    lines = priced_lines(quantities, catalog.view(quantities))
-    updated = cart.model_copy(update={"lines": lines, "discount_codes": codes, "version": cart.version + 1})
-    discounts = cart_discounts(updated, store, now)
-    try:
-        store.replace_cart(updated, expected_version=cart.version)
-    except CartConflict as exc:
-        raise HookError(BoltCode.ORDER_CART_EXPIRED, "The cart changed meanwhile; please try again", 409) from exc
-    return CartUpdateData(order_create={"cart": bolt_cart(updated, discounts)})

@@ -1,4 +1,4 @@
-"""Signed transaction and credit-card webhooks: verify, normalise either envelope, apply, acknowledge."""
+"""Signed transaction webhooks: verify, normalise either envelope, apply, acknowledge."""
 
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +11,15 @@ from pydantic import ValidationError
 from bolt_merchant.domain.errors import BoltCode, DependencyUnavailable, HookError
 from bolt_merchant.domain.transactions import CaptureInfo, TransactionEvent
 from bolt_merchant.domain.webhooks import WebhookOutcome
-from bolt_merchant.http.bolt_hooks import Rejected, SignedRequestReader, answered, failure, field_paths, unavailable
+from bolt_merchant.http.bolt_hooks import (
+    Rejected,
+    SignedRequestReader,
+    acknowledged,
+    answered,
+    failure,
+    field_paths,
+    unavailable,
+)
 from bolt_merchant.models.common import is_reference
 from bolt_merchant.models.webhooks import LegacyWebhook, WebhookV2
 from bolt_merchant.observability import metrics
@@ -53,10 +61,6 @@ def parse_transaction_event(body: dict[str, Any]) -> TransactionEvent:
     )
 
 
-def _ok(body: dict[str, Any]) -> Response[Any]:
-    return Response(status_code=200, content_type="application/json", body={"status": "success", **body})
-
-
 class TransactionWebhookEndpoint:
     def __init__(self, reader: SignedRequestReader, handle: Callable[[TransactionEvent], WebhookOutcome]) -> None:
         self._reader = reader
@@ -84,33 +88,4 @@ class TransactionWebhookEndpoint:
         body: dict[str, Any] = {"result": outcome.result}
         if outcome.order_id:
             body["display_id"] = outcome.order_id
-        return answered(_ok(body), event, hook_type)
-
-
-class CreditCardWebhookEndpoint:
-    """Beta credit-card events: verified, recorded once (type and id only, never card data), acknowledged."""
-
-    def __init__(self, reader: SignedRequestReader, record: Callable[[str, str], bool]) -> None:
-        self._reader = reader
-        self._record = record
-
-    def answer(self, event: APIGatewayProxyEvent) -> Response[Any]:
-        try:
-            body = self._reader.read(event, BoltCode.GENERAL_UNPROCESSABLE)
-            event_type, event_id = _card_event_identity(body)
-            first_time = self._record(event_type, event_id)
-        except Rejected as exc:
-            return answered(failure(None, exc.code, exc.message, exc.status, universal=False), event, None)
-        except DependencyUnavailable as exc:
-            return answered(unavailable(exc), event, None)
-        metrics.add_metric(name="CreditCardWebhook", unit=MetricUnit.Count, value=1)
-        return answered(_ok({"result": "applied" if first_time else "duplicate"}), event, event_type)
-
-
-def _card_event_identity(body: dict[str, Any]) -> tuple[str, str]:
-    event_type = body.get("type")
-    data = body.get("data")
-    event_id = data.get("id") if isinstance(data, dict) else None
-    if not isinstance(event_type, str) or not isinstance(event_id, str) or not is_reference(event_id):
-        raise Rejected(422, BoltCode.GENERAL_UNPROCESSABLE, "Invalid or missing fields: type, data.id")
-    return event_type[:64], event_id
+        return answered(acknowledged(body), event, hook_type)

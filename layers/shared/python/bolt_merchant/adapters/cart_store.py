@@ -1,0 +1,89 @@
+"""Carts in the orders table and discount codes in the catalog table: what the storefront, discounts.code.apply
+and cart.update read and write.
+
+Documents are stored as JSON strings next to the few attributes conditions need (status, version, counters),
+so a read gives back exactly the model that was written and every change is a conditional write.
+"""
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from bolt_merchant.adapters.aws import dependency, error_code
+from bolt_merchant.adapters.catalog_table import discount_key, from_item
+from bolt_merchant.adapters.orders_table import cart_from_item, cart_item, cart_key
+from bolt_merchant.domain.discounts import DiscountRecord
+from bolt_merchant.domain.errors import DependencyUnavailable
+from bolt_merchant.domain.ports import CartConflict
+from bolt_merchant.models.carts import StoredCart
+from bolt_merchant.models.discounts import Discount
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+def discount_record_from_item(item: Mapping[str, Any]) -> DiscountRecord:
+    plain = from_item(item)
+    return DiscountRecord(definition=Discount.model_validate_json(plain["doc"]), uses=int(plain.get("uses", 0)))
+
+
+class DynamoCartStore:
+    def __init__(self, client: "DynamoDBClient", catalog_table: str, orders_table: str) -> None:
+        self._client = client
+        self._catalog = catalog_table
+        self._orders = orders_table
+
+    # ------------------------------------------------------------------ reads
+    def _batch(self, orders_keys: list[dict[str, Any]], catalog_keys: list[dict[str, Any]]) -> dict[str, list[Any]]:
+        request: dict[str, Any] = {}
+        if orders_keys:
+            request[self._orders] = {"Keys": orders_keys, "ConsistentRead": True}
+        if catalog_keys:
+            request[self._catalog] = {"Keys": catalog_keys, "ConsistentRead": True}
+        found: dict[str, list[Any]] = {self._orders: [], self._catalog: []}
+        for _ in range(5):
+            if not request:
+                return found
+            with dependency("checkout read"):
+                response = self._client.batch_get_item(RequestItems=request)
+            for table, items in response.get("Responses", {}).items():
+                found[table].extend(items)
+            request = dict(response.get("UnprocessedKeys") or {})
+        raise DependencyUnavailable("checkout read kept coming back unprocessed")
+
+    def get_cart(self, cart_id: str) -> StoredCart | None:
+        with dependency("cart read"):
+            item = self._client.get_item(TableName=self._orders, Key=cart_key(cart_id), ConsistentRead=True).get("Item")
+        return cart_from_item(item) if item else None
+
+    def discounts(self, codes: Iterable[str]) -> dict[str, DiscountRecord]:
+        keys = [{"pk": {"S": discount_key(code)}} for code in sorted(set(codes))]
+        found = self._batch([], keys)[self._catalog]
+        records = (discount_record_from_item(item) for item in found)
+        return {record.definition.code: record for record in records}
+
+    # ------------------------------------------------------------------ writes
+    def create_cart(self, cart: StoredCart) -> None:
+        with dependency("cart write"):
+            self._client.put_item(
+                TableName=self._orders, Item=cart_item(cart), ConditionExpression="attribute_not_exists(pk)"
+            )
+
+    def replace_cart(self, cart: StoredCart, expected_version: int) -> None:
+        try:
+            with dependency("cart write"):
+                self._client.put_item(
+                    TableName=self._orders,
+                    Item=cart_item(cart),
+                    ConditionExpression="#version = :expected AND #status = :open",
+                    ExpressionAttributeNames={"#version": "version", "#status": "status"},
+                    ExpressionAttributeValues={":expected": {"N": str(expected_version)}, ":open": {"S": "open"}},
+                )
+        except DependencyUnavailable as exc:
+            if (
+                isinstance(exc.__cause__, ClientError)
+                and error_code(exc.__cause__) == "ConditionalCheckFailedException"
+            ):
+                raise CartConflict(cart.cart_id) from exc
+            raise
