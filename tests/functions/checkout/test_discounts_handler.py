@@ -179,6 +179,18 @@ class TestFailures:
         assert response["statusCode"] == 422
         assert response_body(response) == refused(6204, "The coupon code ONEUSE has reached its usage limit")
 
+    def test_a_cart_whose_order_was_created_takes_no_more_codes(
+        self, discounts: HookFunction, order_create: HookFunction, aws: AwsStack
+    ) -> None:
+        seed.seed_cart(aws, "c_ordered")
+        cart = seed.valid_order_cart("c_ordered", seed.DEMO_ITEMS)
+        assert order_create(seed.order_create_event(cart))["statusCode"] == 200
+
+        response = discounts(apply("WELCOME10", cart))
+
+        assert response["statusCode"] == 422
+        assert response_body(response) == refused(6200, "An order was already created for this cart")
+
     def test_a_minimum_not_met_is_6205(self, discounts: HookFunction) -> None:
         response = discounts(apply("SAVE15"))  # the demo cart: 6400 < 10000
 
@@ -237,3 +249,14 @@ class TestFailures:
             assert discounts(apply("ONEUSE"))["statusCode"] == 200
 
         assert seed.discount_uses(aws, "ONEUSE") == 0
+
+    def test_the_stored_cart_and_the_code_are_read_together(
+        self, discounts: HookFunction, demo_cart: StoredCart, dynamodb_calls: CallCounter
+    ) -> None:
+        discounts(load_event(WELCOME))  # warms the catalog cache
+        dynamodb_calls.reset()
+
+        assert discounts(load_event(WELCOME))["statusCode"] == 200
+        assert dynamodb_calls.calls == ["BatchGetItem"]
+        [(_, params)] = dynamodb_calls.params
+        assert sorted(len(request["Keys"]) for request in params["RequestItems"].values()) == [1, 1]

@@ -58,10 +58,16 @@ class DynamoCartStore:
         return cart_from_item(item) if item else None
 
     def discounts(self, codes: Iterable[str]) -> dict[str, DiscountRecord]:
+        return self.cart_with_discounts(None, codes)[1]
+
+    def cart_with_discounts(
+        self, cart_id: str | None, codes: Iterable[str]
+    ) -> tuple[StoredCart | None, dict[str, DiscountRecord]]:
         keys = [{"pk": {"S": discount_key(code)}} for code in sorted(set(codes))]
-        found = self._batch([], keys)[self._catalog]
-        records = (discount_record_from_item(item) for item in found)
-        return {record.definition.code: record for record in records}
+        found = self._batch([cart_key(cart_id)] if cart_id is not None else [], keys)
+        carts = found[self._orders]
+        records = (discount_record_from_item(item) for item in found[self._catalog])
+        return (cart_from_item(carts[0]) if carts else None), {r.definition.code: r for r in records}
 
     # ------------------------------------------------------------------ writes
     def create_cart(self, cart: StoredCart) -> None:

@@ -18,15 +18,13 @@ def apply_discount(
     if not request.code:
         raise HookError(BoltCode.DISCOUNT_INSUFFICIENT_INFORMATION, "No discount code was given")
     code = normalise_code(request.code)
-    reference = request.cart.order_reference
-    if reference is not None:
-        cart = store.get_cart(reference)
-        if cart is not None and cart.status != "open":
-            raise HookError(BoltCode.DISCOUNT_INSUFFICIENT_INFORMATION, "An order was already created for this cart")
+    cart, discounts = store.cart_with_discounts(request.cart.order_reference, [code])
+    if cart is not None and cart.status != "open":
+        raise HookError(BoltCode.DISCOUNT_INSUFFICIENT_INFORMATION, "An order was already created for this cart")
     view, lines = priced_cart(request.cart, catalog)
     shipping = _chosen_shipping_cost(request.cart, lines, view)
     context = PricingContext(sum(line.total for line in lines), shipping, request.cart.tax_amount or 0)
-    applied = evaluate(code, store.discounts([code]).get(code), context, now)
+    applied = evaluate(code, discounts.get(code), context, now)
     return DiscountData(
         discount_code=applied.code,
         discount_amount=applied.amount,

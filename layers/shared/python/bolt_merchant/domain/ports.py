@@ -43,6 +43,12 @@ class CartConflict(Exception):
 class CartStore(Protocol):
     def get_cart(self, cart_id: str) -> StoredCart | None: ...
 
+    def cart_with_discounts(
+        self, cart_id: str | None, codes: Iterable[str]
+    ) -> tuple[StoredCart | None, dict[str, DiscountRecord]]:
+        """The cart (None when cart_id is None or unknown) and the codes found, in one read."""
+        ...
+
     def create_cart(self, cart: StoredCart) -> None: ...
 
     def replace_cart(self, cart: StoredCart, expected_version: int) -> None:
