@@ -12,6 +12,7 @@ then finds everything as if the fault never happened.
 - Bolt's API failing or timing out under the storefront's order token: 503, the cart unchanged, then 200.
 """
 
+import dataclasses
 import functools
 import json
 from collections.abc import Iterator
@@ -225,6 +226,76 @@ def test_every_signed_function_answers_503_when_dynamodb_throttles_and_recovers_
     assert writes(seen) == []
     aws_calls.clear_faults()
     expect_ok(functions.invoke(function_dir, event))
+
+
+# ---------------------------------------------------------------- DynamoDB refusing the request itself
+
+
+def expect_refused(answer: Answer, code: int) -> None:
+    """A refusal is final: 422 in Bolt's shape with a generic message, no Retry-After (a retry gets the same)."""
+    FAULTS.case(answer.status, rejected=True, fault=True)
+    assert answer.status == 422, answer.body
+    assert retry_after(answer) is None
+    assert is_bolt_failure(answer.body)
+    error = answer.body.get("error") or answer.body["errors"][0]
+    assert error == {"code": code, "message": "The request could not be processed"}
+
+
+ITEM_TOO_LARGE = Fault("dynamodb", "TransactWriteItems", "ValidationException")
+ACTION_REFUSED = Fault(
+    "dynamodb",
+    "TransactWriteItems",
+    "TransactionCanceledException",
+    extra={"CancellationReasons": [{"Code": "None"}, {"Code": "ValidationError", "Message": "Item size exceeded"}]},
+)
+
+
+@pytest.mark.parametrize("refusal", [ITEM_TOO_LARGE, ACTION_REFUSED], ids=["validation", "refused action"])
+def test_order_create_refused_by_dynamodb_is_a_final_422_with_nothing_written(
+    functions: Functions, aws: AwsStack, aws_calls: AwsCalls, refusal: Fault
+) -> None:
+    """A 503 would make Bolt authorise anyway and the pending webhook hit the same refusal: refuse the checkout."""
+    seed.seed_cart(aws)
+    before = order_snapshot(aws)
+    aws_calls.inject(dataclasses.replace(refusal))
+
+    with aws_calls.watch() as seen:
+        answer = functions.invoke("order_create", order_create_event())
+
+    expect_refused(answer, 2001001)
+    assert writes(seen) == []
+    assert order_snapshot(aws) == before
+
+
+def test_a_webhook_refused_by_dynamodb_is_a_422_and_applies_once_the_refusal_is_gone(
+    functions: Functions, aws: AwsStack, aws_calls: AwsCalls
+) -> None:
+    seed.seed_cart(aws)
+    expect_ok(functions.invoke("order_create", order_create_event()))
+    cart = seed.valid_order_cart(seed.DEMO_CART_ID, seed.DEMO_ITEMS)
+    auth = signed_event(
+        "transaction_webhook", make_events.transaction_webhook("auth", cart=cart, amount=seed.total_of(cart))
+    )
+    aws_calls.inject(dataclasses.replace(ITEM_TOO_LARGE))
+
+    expect_refused(functions.invoke("transaction_webhook", auth), 6009)
+    redelivered = functions.invoke("transaction_webhook", auth)
+    expect_ok(redelivered)
+    assert redelivered.body["result"] == "applied"
+
+
+def test_a_storefront_cart_refused_by_dynamodb_is_a_422(
+    functions: Functions, aws: AwsStack, aws_calls: AwsCalls
+) -> None:
+    aws_calls.inject(Fault("dynamodb", "PutItem", "ValidationException"))
+    event = make_events.hook_event(
+        "storefront",
+        json.dumps({"currency": "USD", "items": [{"sku": "MUG-12OZ", "quantity": 1}]}).encode(),
+        headers={"Content-Type": "application/json"},
+        route_path="/storefront/carts",
+    )
+
+    expect_refused(functions.invoke("storefront", event), 6009)
 
 
 # ---------------------------------------------------------------- Secrets Manager

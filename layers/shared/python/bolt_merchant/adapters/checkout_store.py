@@ -8,12 +8,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bolt_merchant.adapters.aws import dependency, error_code
+from bolt_merchant.adapters.aws import dependency, error_code, failure
 from bolt_merchant.adapters.cart_store import DynamoCartStore, discount_record_from_item
 from bolt_merchant.adapters.catalog_table import discount_key, product_key
 from bolt_merchant.adapters.order_reader import order_from_item
 from bolt_merchant.adapters.orders_table import cart_from_item, cart_key, event_item, order_item, order_key
-from bolt_merchant.domain.errors import DependencyUnavailable
+from bolt_merchant.domain.errors import DependencyUnavailable, RequestRefused
 from bolt_merchant.domain.ports import CheckoutSnapshot, DiscountExhausted, OrderExists, OutOfStock
 from bolt_merchant.models.orders import Order, OutboxEvent
 
@@ -125,12 +125,13 @@ class DynamoCheckoutStore(DynamoCartStore):
             except BotoCoreError as exc:
                 raise DependencyUnavailable(f"order write unreachable: {type(exc).__name__}") from exc
             except ClientError as exc:
-                if error_code(exc) != "TransactionCanceledException":
-                    raise DependencyUnavailable(f"order write failed: {error_code(exc)}") from exc
+                outcome = failure("order write", exc)
+                if isinstance(outcome, RequestRefused) or error_code(exc) != "TransactionCanceledException":
+                    raise outcome from exc
                 reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
-                for (_, failure), reason in zip(actions, reasons, strict=False):
-                    if reason == "ConditionalCheckFailed" and failure is not None:
-                        raise failure from exc
+                for (_, condition_failed), reason in zip(actions, reasons, strict=False):
+                    if reason == "ConditionalCheckFailed" and condition_failed is not None:
+                        raise condition_failed from exc
                 if attempt + 1 < _TRANSACTION_ATTEMPTS:
                     time.sleep(0.05 * (attempt + 1))
         raise DependencyUnavailable("order write kept conflicting with other transactions")

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bolt_merchant.adapters.aws import dependency, error_code
+from bolt_merchant.adapters.aws import dependency, error_code, failure
 from bolt_merchant.adapters.catalog_table import discount_key, product_key
 from bolt_merchant.adapters.order_reader import DynamoOrderReader
 from bolt_merchant.adapters.orders_table import cart_from_item, cart_key, event_item, order_item
@@ -91,7 +91,7 @@ class DynamoTransactionStore(DynamoOrderReader):
             reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
             if error_code(exc) == "TransactionCanceledException" and "ConditionalCheckFailed" in reasons:
                 raise StaleOrder(order.order_id) from exc
-            raise DependencyUnavailable(f"order transition failed: {error_code(exc)}") from exc
+            raise failure("order transition", exc) from exc
 
     def _stock_returns(self, units: Mapping[str, int]) -> list[dict[str, Any]]:
         return [

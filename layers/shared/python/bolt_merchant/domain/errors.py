@@ -48,5 +48,10 @@ class DependencyUnavailable(Exception):
     """A dependency (DynamoDB, Secrets Manager, Bolt) failed in a way worth retrying: answer 503, store nothing."""
 
 
+class RequestRefused(Exception):
+    """A dependency refused the request itself (DynamoDB's ValidationException): the same request would be refused
+    again, so it is answered 422, not 503. Counted and alarmed: it means input we did not anticipate, or a bug."""
+
+
 class ConfigurationError(DependencyUnavailable):
     """The function was deployed without a setting it needs: answered 503 so Bolt retries once it is fixed."""

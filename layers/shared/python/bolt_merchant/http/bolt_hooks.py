@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel, ValidationError
 
 from bolt_merchant.adapters.secrets import SecretsProvider
-from bolt_merchant.domain.errors import BoltCode, DependencyUnavailable, HookError
+from bolt_merchant.domain.errors import BoltCode, DependencyUnavailable, HookError, RequestRefused
 from bolt_merchant.observability import logger, metrics
 from bolt_merchant.signing import PENDING_SIGNATURE_HEADER, SIGNATURE_HEADER, is_signed_by
 from bolt_merchant.strict_json import InvalidJson, loads_object
@@ -161,6 +161,12 @@ def unavailable(exc: DependencyUnavailable, event_name: str | None = None) -> Re
     return failure(event_name, BoltCode.SERVICE_ERROR, "Temporarily unavailable, retry later", 503)
 
 
+def refused(exc: RequestRefused, event_name: str | None, code: int, **shape: bool) -> Response[Any]:
+    logger.error("request refused by a dependency", extra={"reason": str(exc)})
+    metrics.add_metric(name="RequestRefused", unit=MetricUnit.Count, value=1)
+    return failure(event_name, code, "The request could not be processed", 422, **shape)
+
+
 class BoltHookEndpoint:
     """Answers Bolt's signed Merchant Callback requests for the given events."""
 
@@ -195,4 +201,6 @@ class BoltHookEndpoint:
         except HookError as exc:
             metrics.add_metric(name="HookBusinessFailure", unit=MetricUnit.Count, value=1)
             return failure(event_name, exc.code, exc.message, exc.http_status, **shape)
+        except RequestRefused as exc:
+            return refused(exc, event_name, hook.invalid_code, **shape)
         return success(event_name, result.model_dump(mode="json", exclude_none=True), universal)

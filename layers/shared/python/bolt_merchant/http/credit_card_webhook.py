@@ -7,8 +7,16 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from bolt_merchant.domain.errors import BoltCode, DependencyUnavailable
-from bolt_merchant.http.bolt_hooks import Rejected, SignedRequestReader, acknowledged, answered, failure, unavailable
+from bolt_merchant.domain.errors import BoltCode, DependencyUnavailable, RequestRefused
+from bolt_merchant.http.bolt_hooks import (
+    Rejected,
+    SignedRequestReader,
+    acknowledged,
+    answered,
+    failure,
+    refused,
+    unavailable,
+)
 from bolt_merchant.models.common import is_reference
 from bolt_merchant.observability import metrics
 
@@ -29,6 +37,8 @@ class CreditCardWebhookEndpoint:
             return answered(failure(None, exc.code, exc.message, exc.status, universal=False), event, None)
         except DependencyUnavailable as exc:
             return answered(unavailable(exc), event, None)
+        except RequestRefused as exc:
+            return answered(refused(exc, None, BoltCode.GENERAL_UNPROCESSABLE, universal=False), event, None)
         metrics.add_metric(name="CreditCardWebhook", unit=MetricUnit.Count, value=1)
         return answered(acknowledged({"result": "applied" if first_time else "duplicate"}), event, event_type)
 

@@ -38,7 +38,7 @@ from bolt_merchant.domain.backoffice import (
     OperationResult,
     OrderAdminStore,
 )
-from bolt_merchant.domain.errors import DependencyUnavailable
+from bolt_merchant.domain.errors import DependencyUnavailable, RequestRefused
 from bolt_merchant.http.bolt_hooks import RawBodyError, failure, field_paths, raw_body
 from bolt_merchant.models.backoffice import CancelRequest, CaptureRequest, FulfilmentRequest, RefundRequest
 from bolt_merchant.observability import logger, metrics
@@ -125,6 +125,11 @@ def _guarded(answer: Callable[[], Response[Any]]) -> Response[Any]:
         _count("BoltFailed")
         message = f"Bolt could not process the request (HTTP {exc.status})"
         return failure(None, AdminCode.BOLT_FAILED, message, HTTPStatus.BAD_GATEWAY)
+    except RequestRefused as exc:
+        logger.error("request refused by a dependency", extra={"reason": str(exc)})
+        _count("RequestRefused")
+        message = "The request could not be processed"
+        return failure(None, AdminCode.INVALID_REQUEST, message, HTTPStatus.UNPROCESSABLE_ENTITY)
     except DependencyUnavailable as exc:
         logger.warning("dependency unavailable", extra={"reason": str(exc)})
         _count("DependencyUnavailable")

@@ -9,8 +9,8 @@ from pydantic import ValidationError
 from bolt_merchant import wiring
 from bolt_merchant.adapters.bolt_api_errors import BoltApiError
 from bolt_merchant.domain import storefront
-from bolt_merchant.domain.errors import BoltCode, DependencyUnavailable, HookError
-from bolt_merchant.http.bolt_hooks import RawBodyError, failure, field_paths, raw_body
+from bolt_merchant.domain.errors import BoltCode, DependencyUnavailable, HookError, RequestRefused
+from bolt_merchant.http.bolt_hooks import RawBodyError, failure, field_paths, raw_body, refused
 from bolt_merchant.models.storefront import CreateCartRequest
 from bolt_merchant.observability import logger
 from bolt_merchant.strict_json import InvalidJson, loads_object
@@ -57,6 +57,10 @@ def storefront_app() -> APIGatewayRestResolver:
     def _bolt_refused(exc: BoltApiError) -> Response[Any]:
         logger.warning("Bolt refused the request", extra={"bolt_status": exc.status, "bolt_code": exc.code})
         return failure(None, BoltCode.SERVICE_ERROR, "Bolt could not create an order token for this cart", 502)
+
+    @app.exception_handler(RequestRefused)
+    def _refused(exc: RequestRefused) -> Response[Any]:
+        return refused(exc, None, BoltCode.GENERAL_UNPROCESSABLE)
 
     @app.exception_handler(DependencyUnavailable)
     def _unavailable(exc: DependencyUnavailable) -> Response[Any]:

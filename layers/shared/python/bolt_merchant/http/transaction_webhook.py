@@ -8,7 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import ValidationError
 
-from bolt_merchant.domain.errors import BoltCode, DependencyUnavailable, HookError
+from bolt_merchant.domain.errors import BoltCode, DependencyUnavailable, HookError, RequestRefused
 from bolt_merchant.domain.transactions import CaptureInfo, TransactionEvent
 from bolt_merchant.domain.webhooks import WebhookOutcome
 from bolt_merchant.http.bolt_hooks import (
@@ -18,6 +18,7 @@ from bolt_merchant.http.bolt_hooks import (
     answered,
     failure,
     field_paths,
+    refused,
     unavailable,
 )
 from bolt_merchant.models.common import is_reference
@@ -82,6 +83,8 @@ class TransactionWebhookEndpoint:
             return answered(failure(None, exc.code, exc.message, exc.http_status, universal=False), event, hook_type)
         except DependencyUnavailable as exc:
             return answered(unavailable(exc), event, hook_type)
+        except RequestRefused as exc:
+            return answered(refused(exc, None, BoltCode.GENERAL_UNPROCESSABLE, universal=False), event, hook_type)
         metrics.add_metric(name=f"Webhook{outcome.result.capitalize()}", unit=MetricUnit.Count, value=1)
         for alert in outcome.alerts:
             metrics.add_metric(name=alert, unit=MetricUnit.Count, value=1)
