@@ -165,7 +165,9 @@ class TestEachType:
         assert (order.status, order.captured, order.authorization_closed) == ("captured", 5000, True)
         assert demo_stock_reserved(aws)  # captured goods are not given back
 
-    def test_an_auth_before_order_create_finished_asks_bolt_to_retry(self, webhooks: Webhooks, aws: AwsStack) -> None:
+    def test_an_auth_before_order_create_finished_asks_bolt_to_retry(
+        self, webhooks: Webhooks, aws: AwsStack, capsys: pytest.CaptureFixture[str]
+    ) -> None:
         # T20/§6.2: the cart exists, its order.create is probably still running
         seed.seed_cart(aws)
 
@@ -174,6 +176,8 @@ class TestEachType:
         assert response["statusCode"] == 503
         assert response_header(response, "Retry-After") is not None
         assert seed.stored_order(aws) is None
+        # counted apart from other 503s: WebhookAwaitingOrderAlarm fires when it keeps happening
+        assert emitted_metrics(capsys.readouterr().out)["WebhookAwaitingOrder"] == 1
 
     def test_the_order_is_found_by_display_id_alone(self, webhooks: Webhooks, demo_order: Order) -> None:
         payload = hook("auth")

@@ -36,6 +36,11 @@ class TransactionStore(Protocol):
         ...
 
 
+class OrderNotCreatedYet(DependencyUnavailable):
+    """A webhook for a stored cart whose order does not exist: most likely order.create is still running, so Bolt
+    is asked to retry. Counted apart, because when it lasts, Bolt holds money for a checkout we never recorded."""
+
+
 @dataclass(frozen=True)
 class WebhookOutcome:
     result: Result
@@ -77,7 +82,7 @@ def handle_transaction(
                 continue
             if event.order_reference and store.get_cart(event.order_reference) is not None:
                 # the order is probably being created right now (order.create still running): ask Bolt to retry
-                raise DependencyUnavailable("order for this cart does not exist yet")
+                raise OrderNotCreatedYet("order for this cart does not exist yet")
             return WebhookOutcome("ignored", order_id=order_id, reason="unknown order")
         transition = apply_event(order, event, now)
         if not transition.ledger:

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from bolt_merchant.domain.errors import BoltCode, DependencyUnavailable, HookError, RequestRefused
 from bolt_merchant.domain.transactions import CaptureInfo, TransactionEvent
-from bolt_merchant.domain.webhooks import WebhookOutcome
+from bolt_merchant.domain.webhooks import OrderNotCreatedYet, WebhookOutcome
 from bolt_merchant.http.bolt_hooks import (
     Rejected,
     SignedRequestReader,
@@ -82,6 +82,8 @@ class TransactionWebhookEndpoint:
             metrics.add_metric(name="OrderRecoveryFailed", unit=MetricUnit.Count, value=1)
             return answered(failure(None, exc.code, exc.message, exc.http_status, universal=False), event, hook_type)
         except DependencyUnavailable as exc:
+            if isinstance(exc, OrderNotCreatedYet):
+                metrics.add_metric(name="WebhookAwaitingOrder", unit=MetricUnit.Count, value=1)
             return answered(unavailable(exc), event, hook_type)
         except RequestRefused as exc:
             return answered(refused(exc, None, BoltCode.GENERAL_UNPROCESSABLE, universal=False), event, hook_type)
