@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from bolt_merchant import wiring
+from bolt_merchant.domain.errors import DependencyUnavailable
 from bolt_merchant.http import storefront as storefront_http
 from bolt_merchant.models.carts import StoredCart
 
@@ -398,3 +399,21 @@ def test_the_real_wiring_reads_the_api_key_from_the_stage_secret(
     assert response["statusCode"] == 200
     [request] = fake_bolt.requests
     assert request.headers["X-Api-Key"] == DEV_API_KEY
+
+
+def test_creating_a_cart_again_with_the_same_document_is_our_own_retried_write(aws: AwsStack) -> None:
+    # botocore retries a PutItem whose answer timed out; the retry's condition then fails on our own cart
+    cart = seed.seed_cart(aws, "c_retried")
+
+    seed.checkout_store(aws).create_cart(cart)
+
+    assert seed.stored_cart(aws, "c_retried") == cart
+
+
+def test_another_cart_under_an_existing_id_is_still_refused(aws: AwsStack) -> None:
+    cart = seed.seed_cart(aws, "c_taken")
+    other = cart.model_copy(update={"discount_codes": ["WELCOME10"]})
+
+    with pytest.raises(DependencyUnavailable, match="ConditionalCheckFailedException"):
+        seed.checkout_store(aws).create_cart(other)
+    assert seed.stored_cart(aws, "c_taken") == cart

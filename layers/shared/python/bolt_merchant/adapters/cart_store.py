@@ -71,10 +71,20 @@ class DynamoCartStore:
 
     # ------------------------------------------------------------------ writes
     def create_cart(self, cart: StoredCart) -> None:
-        with dependency("cart write"):
-            self._client.put_item(
-                TableName=self._orders, Item=cart_item(cart), ConditionExpression="attribute_not_exists(pk)"
-            )
+        item = cart_item(cart)
+        try:
+            with dependency("cart write"):
+                self._client.put_item(
+                    TableName=self._orders,
+                    Item=item,
+                    ConditionExpression="attribute_not_exists(pk)",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+        except DependencyUnavailable as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ClientError) and cause.response.get("Item") == item:
+                return  # our own write: botocore retried it after its answer was lost (PutItem has no token)
+            raise
 
     def replace_cart(self, cart: StoredCart, expected_version: int) -> None:
         try:
