@@ -102,6 +102,16 @@ def count_duplicates(aws: AwsStack, cart_id: str) -> int:
     return max(0, len(seed.orders_of_cart(aws, cart_id)) - 1)
 
 
+def auth_for_a_created_order(functions: Functions, aws: AwsStack) -> dict[str, Any]:
+    """The demo cart's order created, and the signed auth webhook for its full amount."""
+    seed.seed_cart(aws)
+    expect_ok(functions.invoke("order_create", order_create_event()))
+    cart = seed.valid_order_cart(seed.DEMO_CART_ID, seed.DEMO_ITEMS)
+    return signed_event(
+        "transaction_webhook", make_events.transaction_webhook("auth", cart=cart, amount=seed.total_of(cart))
+    )
+
+
 # ---------------------------------------------------------------- DynamoDB under order.create and the webhook
 
 
@@ -150,12 +160,7 @@ def test_order_create_transaction_conflicts_are_retried_then_a_503(
 def test_a_webhook_that_failed_mid_way_is_redelivered_into_exactly_one_transition(
     functions: Functions, aws: AwsStack, aws_calls: AwsCalls, fault: str
 ) -> None:
-    seed.seed_cart(aws)
-    expect_ok(functions.invoke("order_create", order_create_event()))
-    cart = seed.valid_order_cart(seed.DEMO_CART_ID, seed.DEMO_ITEMS)
-    auth = signed_event(
-        "transaction_webhook", make_events.transaction_webhook("auth", cart=cart, amount=seed.total_of(cart))
-    )
+    auth = auth_for_a_created_order(functions, aws)
     injected = {
         "throttled": Fault("dynamodb", "TransactWriteItems", "ProvisionedThroughputExceededException"),
         "conflict": transaction_conflict(times=1),
@@ -270,12 +275,7 @@ def test_order_create_refused_by_dynamodb_is_a_final_422_with_nothing_written(
 def test_a_webhook_refused_by_dynamodb_is_a_422_and_applies_once_the_refusal_is_gone(
     functions: Functions, aws: AwsStack, aws_calls: AwsCalls
 ) -> None:
-    seed.seed_cart(aws)
-    expect_ok(functions.invoke("order_create", order_create_event()))
-    cart = seed.valid_order_cart(seed.DEMO_CART_ID, seed.DEMO_ITEMS)
-    auth = signed_event(
-        "transaction_webhook", make_events.transaction_webhook("auth", cart=cart, amount=seed.total_of(cart))
-    )
+    auth = auth_for_a_created_order(functions, aws)
     aws_calls.inject(dataclasses.replace(ITEM_TOO_LARGE))
 
     expect_refused(functions.invoke("transaction_webhook", auth), 6009)

@@ -3,7 +3,7 @@
 from collections import Counter
 from datetime import datetime
 
-from bolt_merchant.domain.catalog import CatalogView
+from bolt_merchant.domain.catalog import CatalogView, line_of
 from bolt_merchant.domain.discounts import PricingContext, evaluate_all
 from bolt_merchant.domain.errors import BoltCode, HookError
 from bolt_merchant.domain.ports import CartStore
@@ -22,16 +22,7 @@ def priced_lines(quantities: Counter[str], view: CatalogView) -> list[CartLine]:
             raise HookError(BoltCode.CART_PRODUCT_NOT_FOUND, f"Item {sku} is not sold here")
         if quantity > product.inventory:
             raise HookError(BoltCode.CART_ITEM_OUT_OF_STOCK, f"Only {product.inventory} of {sku} left in stock")
-        lines.append(
-            CartLine(
-                sku=sku,
-                name=product.name,
-                quantity=quantity,
-                unit_price=product.unit_price,
-                taxable=product.taxable,
-                needs_shipping=product.needs_shipping,
-            )
-        )
+        lines.append(line_of(product, quantity))
     return lines
 
 

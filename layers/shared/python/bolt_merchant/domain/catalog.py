@@ -28,17 +28,20 @@ def price_items(items: Iterable[tuple[str, int]], products: Mapping[str, Product
         product = products.get(sku)
         if product is None:
             raise HookError(BoltCode.ADDRESS_OR_CART_INVALID, f"Item {sku} is not sold here")
-        lines.append(
-            CartLine(
-                sku=sku,
-                name=product.name,
-                quantity=quantity,
-                unit_price=product.unit_price,
-                taxable=product.taxable,
-                needs_shipping=product.needs_shipping,
-            )
-        )
+        lines.append(line_of(product, quantity))
     return lines
+
+
+def line_of(product: Product, quantity: int) -> CartLine:
+    """A cart line at the catalog's price."""
+    return CartLine(
+        sku=product.sku,
+        name=product.name,
+        quantity=quantity,
+        unit_price=product.unit_price,
+        taxable=product.taxable,
+        needs_shipping=product.needs_shipping,
+    )
 
 
 def subtotal(lines: Iterable[CartLine]) -> int:
