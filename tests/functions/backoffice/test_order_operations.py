@@ -1,8 +1,12 @@
 """Back-office routes under moto, Bolt faked at the HTTP boundary: each operation, its state rules and its records."""
 
+import logging
+
 import pytest
 from bolt_merchant.domain.backoffice import AdminCode
+from bolt_merchant.observability import logger
 
+from devstack.settings import LOCAL_OPERATOR_ARN
 from tests.functions.backoffice.conftest import BackOffice
 
 pytestmark = pytest.mark.allow_hosts(["127.0.0.1"])
@@ -82,6 +86,23 @@ def test_capture_without_amount_takes_the_rest_of_the_authorisation(backoffice: 
     # the same body again is a retry of this request (replayed); a new request finds nothing left
     assert backoffice.capture(order.order_id).headers.get("Idempotent-Replayed") == "true"
     assert backoffice.capture(order.order_id, key="capture-again").status == 409
+
+
+def test_each_operation_is_logged_with_the_operator_who_asked(backoffice: BackOffice) -> None:
+    order, _ = backoffice.authorized_order()
+    records: list[logging.LogRecord] = []
+    keep = logging.Handler()
+    keep.emit = records.append  # type: ignore[method-assign]
+    logger.addHandler(keep)
+    try:
+        assert backoffice.capture(order.order_id, {"amount": 999}).status == 200
+    finally:
+        logger.removeHandler(keep)
+
+    audit = [vars(r) for r in records if r.getMessage() == "back-office operation answered"]
+    assert [(a["operation"], a["order_id"], a["operator"]) for a in audit] == [
+        ("capture", order.order_id, LOCAL_OPERATOR_ARN)
+    ]
 
 
 def test_echo_webhook_of_a_back_office_capture_is_a_no_op(backoffice: BackOffice) -> None:

@@ -165,9 +165,11 @@ def order_admin_app() -> APIGatewayRestResolver:
             records.register_lambda_context(app.lambda_context)
             answer, replayed = records.run(key, request_fingerprint, action)
             _count("BackofficeReplayed" if replayed else f"Backoffice{operation.title().replace('-', '')}")
+            # the audit trail: which IAM principal (AWS_IAM authorisation) asked for what on which order
+            operator = event.request_context.identity.user_arn
             logger.info(
                 "back-office operation answered",
-                extra={"operation": operation, "order_id": checked, "replayed": replayed},
+                extra={"operation": operation, "order_id": checked, "replayed": replayed, "operator": operator},
             )
             return _json(HTTPStatus.OK, answer, {REPLAYED_HEADER: "true"} if replayed else None)
 
