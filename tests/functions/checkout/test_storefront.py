@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from bolt_merchant import wiring
 from bolt_merchant.domain.errors import DependencyUnavailable
+from bolt_merchant.domain.ports import CartConflict
 from bolt_merchant.http import storefront as storefront_http
 from bolt_merchant.models.carts import StoredCart
 
@@ -410,10 +411,23 @@ def test_creating_a_cart_again_with_the_same_document_is_our_own_retried_write(a
     assert seed.stored_cart(aws, "c_retried") == cart
 
 
+def test_replacing_a_cart_again_with_the_same_document_is_our_own_retried_write(aws: AwsStack) -> None:
+    cart = seed.seed_cart(aws, "c_updated")
+    updated = cart.model_copy(update={"discount_codes": ["WELCOME10"], "version": cart.version + 1})
+    store = seed.checkout_store(aws)
+    store.replace_cart(updated, expected_version=cart.version)
+
+    store.replace_cart(updated, expected_version=cart.version)  # the resend: version is already +1, by us
+
+    assert seed.stored_cart(aws, "c_updated") == updated
+    with pytest.raises(CartConflict):  # a different change made against the old version is still refused
+        store.replace_cart(cart.model_copy(update={"version": cart.version + 1}), expected_version=cart.version)
+
+
 def test_another_cart_under_an_existing_id_is_still_refused(aws: AwsStack) -> None:
     cart = seed.seed_cart(aws, "c_taken")
     other = cart.model_copy(update={"discount_codes": ["WELCOME10"]})
 
-    with pytest.raises(DependencyUnavailable, match="ConditionalCheckFailedException"):
+    with pytest.raises(DependencyUnavailable, match="cart id already taken"):
         seed.checkout_store(aws).create_cart(other)
     assert seed.stored_cart(aws, "c_taken") == cart

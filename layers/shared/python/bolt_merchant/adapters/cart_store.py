@@ -70,36 +70,38 @@ class DynamoCartStore:
         return (cart_from_item(carts[0]) if carts else None), {r.definition.code: r for r in records}
 
     # ------------------------------------------------------------------ writes
-    def create_cart(self, cart: StoredCart) -> None:
+    def _put_cart(self, cart: StoredCart, condition: str, **expression: Any) -> None:
+        """A conditional put that succeeds when the item found is exactly ours: PutItem has no client token, so
+        botocore resends one whose answer timed out, and the resend's condition then fails on our own first write.
+        Raises CartConflict when another version is there."""
         item = cart_item(cart)
         try:
             with dependency("cart write"):
                 self._client.put_item(
                     TableName=self._orders,
                     Item=item,
-                    ConditionExpression="attribute_not_exists(pk)",
+                    ConditionExpression=condition,
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                    **expression,
                 )
         except DependencyUnavailable as exc:
             cause = exc.__cause__
-            if isinstance(cause, ClientError) and cause.response.get("Item") == item:
-                return  # our own write: botocore retried it after its answer was lost (PutItem has no token)
-            raise
-
-    def replace_cart(self, cart: StoredCart, expected_version: int) -> None:
-        try:
-            with dependency("cart write"):
-                self._client.put_item(
-                    TableName=self._orders,
-                    Item=cart_item(cart),
-                    ConditionExpression="#version = :expected AND #status = :open",
-                    ExpressionAttributeNames={"#version": "version", "#status": "status"},
-                    ExpressionAttributeValues={":expected": {"N": str(expected_version)}, ":open": {"S": "open"}},
-                )
-        except DependencyUnavailable as exc:
-            if (
-                isinstance(exc.__cause__, ClientError)
-                and error_code(exc.__cause__) == "ConditionalCheckFailedException"
-            ):
+            if isinstance(cause, ClientError) and error_code(cause) == "ConditionalCheckFailedException":
+                if cause.response.get("Item") == item:
+                    return
                 raise CartConflict(cart.cart_id) from exc
             raise
+
+    def create_cart(self, cart: StoredCart) -> None:
+        try:
+            self._put_cart(cart, "attribute_not_exists(pk)")
+        except CartConflict as exc:  # another cart under a new random id: a retry draws another id
+            raise DependencyUnavailable("cart id already taken") from exc
+
+    def replace_cart(self, cart: StoredCart, expected_version: int) -> None:
+        self._put_cart(
+            cart,
+            "#version = :expected AND #status = :open",
+            ExpressionAttributeNames={"#version": "version", "#status": "status"},
+            ExpressionAttributeValues={":expected": {"N": str(expected_version)}, ":open": {"S": "open"}},
+        )
