@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from bolt_merchant.adapters.aws import dependency, error_code
 from bolt_merchant.adapters.catalog_table import discount_key, from_item
-from bolt_merchant.adapters.orders_table import cart_from_item, cart_item, cart_key
+from bolt_merchant.adapters.orders_table import cart_from_item, cart_item, cart_key, read_cart
 from bolt_merchant.domain.discounts import DiscountRecord
 from bolt_merchant.domain.errors import DependencyUnavailable
 from bolt_merchant.domain.ports import CartConflict
@@ -23,9 +23,18 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
-def discount_record_from_item(item: Mapping[str, Any]) -> DiscountRecord:
-    plain = from_item(item)
-    return DiscountRecord(definition=Discount.model_validate_json(plain["doc"]), uses=int(plain.get("uses", 0)))
+def discount_keys(codes: Iterable[str]) -> list[dict[str, Any]]:
+    return [{"pk": {"S": discount_key(code)}} for code in sorted(set(codes))]
+
+
+def discount_records(items: Iterable[Mapping[str, Any]]) -> dict[str, DiscountRecord]:
+    """Code -> definition and uses, from the discount items a read found."""
+    records = {}
+    for item in items:
+        plain = from_item(item)
+        definition = Discount.model_validate_json(plain["doc"])
+        records[definition.code] = DiscountRecord(definition=definition, uses=int(plain.get("uses", 0)))
+    return records
 
 
 class DynamoCartStore:
@@ -53,9 +62,7 @@ class DynamoCartStore:
         raise DependencyUnavailable("checkout read kept coming back unprocessed")
 
     def get_cart(self, cart_id: str) -> StoredCart | None:
-        with dependency("cart read"):
-            item = self._client.get_item(TableName=self._orders, Key=cart_key(cart_id), ConsistentRead=True).get("Item")
-        return cart_from_item(item) if item else None
+        return read_cart(self._client, self._orders, cart_id)
 
     def discounts(self, codes: Iterable[str]) -> dict[str, DiscountRecord]:
         return self.cart_with_discounts(None, codes)[1]
@@ -63,11 +70,9 @@ class DynamoCartStore:
     def cart_with_discounts(
         self, cart_id: str | None, codes: Iterable[str]
     ) -> tuple[StoredCart | None, dict[str, DiscountRecord]]:
-        keys = [{"pk": {"S": discount_key(code)}} for code in sorted(set(codes))]
-        found = self._batch([cart_key(cart_id)] if cart_id is not None else [], keys)
+        found = self._batch([cart_key(cart_id)] if cart_id is not None else [], discount_keys(codes))
         carts = found[self._orders]
-        records = (discount_record_from_item(item) for item in found[self._catalog])
-        return (cart_from_item(carts[0]) if carts else None), {r.definition.code: r for r in records}
+        return (cart_from_item(carts[0]) if carts else None), discount_records(found[self._catalog])
 
     # ------------------------------------------------------------------ writes
     def _put_cart(self, cart: StoredCart, condition: str, **expression: Any) -> None:

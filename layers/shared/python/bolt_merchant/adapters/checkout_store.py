@@ -8,10 +8,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bolt_merchant.adapters.aws import dependency, error_code, failure
-from bolt_merchant.adapters.cart_store import DynamoCartStore, discount_record_from_item
+from bolt_merchant.adapters.aws import error_code, failure
+from bolt_merchant.adapters.cart_store import DynamoCartStore, discount_keys, discount_records
 from bolt_merchant.adapters.catalog_table import discount_key, product_key
-from bolt_merchant.adapters.order_reader import order_from_item
+from bolt_merchant.adapters.order_reader import order_from_item, read_order
 from bolt_merchant.adapters.orders_table import cart_from_item, cart_key, event_item, order_item, order_key
 from bolt_merchant.domain.errors import DependencyUnavailable, RequestRefused
 from bolt_merchant.domain.ports import CheckoutSnapshot, DiscountExhausted, OrderExists, OutOfStock
@@ -22,23 +22,17 @@ _TRANSACTION_ATTEMPTS = 3
 
 class DynamoCheckoutStore(DynamoCartStore):
     def get_order(self, order_id: str) -> Order | None:
-        with dependency("order read"):
-            item = self._client.get_item(TableName=self._orders, Key=order_key(order_id), ConsistentRead=True).get(
-                "Item"
-            )
-        return order_from_item(item) if item else None
+        return read_order(self._client, self._orders, order_id)
 
     def snapshot(self, cart_id: str, order_id: str, codes: Iterable[str]) -> CheckoutSnapshot:
-        discount_keys = [{"pk": {"S": discount_key(code)}} for code in sorted(set(codes))]
-        found = self._batch([cart_key(cart_id), order_key(order_id)], discount_keys)
+        found = self._batch([cart_key(cart_id), order_key(order_id)], discount_keys(codes))
         cart = order = None
         for item in found[self._orders]:
             if item["sk"]["S"] == "CART":
                 cart = cart_from_item(item)
             else:
                 order = order_from_item(item)
-        discounts = {r.definition.code: r for r in (discount_record_from_item(i) for i in found[self._catalog])}
-        return CheckoutSnapshot(cart=cart, order=order, discounts=discounts)
+        return CheckoutSnapshot(cart=cart, order=order, discounts=discount_records(found[self._catalog]))
 
     # ------------------------------------------------------------------ writes
     def create_order(self, order: Order, event: OutboxEvent, discount_limits: Mapping[str, int | None]) -> None:

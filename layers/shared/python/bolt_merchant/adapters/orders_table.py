@@ -5,9 +5,12 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bolt_merchant.adapters.aws import dependency
 from bolt_merchant.models.carts import StoredCart
 
 if TYPE_CHECKING:  # annotations only: storing a cart must not load the order models
+    from mypy_boto3_dynamodb import DynamoDBClient
+
     from bolt_merchant.models.orders import Order, OutboxEvent
 
 EVENT_RETENTION = timedelta(days=30)
@@ -42,6 +45,12 @@ def cart_from_item(item: Mapping[str, Any]) -> StoredCart:
     status = item.get("status", {}).get("S", cart.status)
     order_id = item.get("order_id", {}).get("S", cart.order_id)
     return cart.model_copy(update={"status": status, "order_id": order_id})
+
+
+def read_cart(client: "DynamoDBClient", orders_table: str, cart_id: str) -> StoredCart | None:
+    with dependency("cart read"):
+        item = client.get_item(TableName=orders_table, Key=cart_key(cart_id), ConsistentRead=True).get("Item")
+    return cart_from_item(item) if item else None
 
 
 def order_item(order: "Order") -> dict[str, Any]:

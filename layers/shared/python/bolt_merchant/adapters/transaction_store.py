@@ -8,7 +8,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from bolt_merchant.adapters.aws import dependency, error_code, failure
 from bolt_merchant.adapters.catalog_table import discount_key, product_key
 from bolt_merchant.adapters.order_reader import DynamoOrderReader
-from bolt_merchant.adapters.orders_table import cart_from_item, cart_key, event_item, order_item
+from bolt_merchant.adapters.orders_table import event_item, order_item, read_cart
 from bolt_merchant.domain.errors import DependencyUnavailable
 from bolt_merchant.domain.transactions import LedgerEntry, StaleOrder, Transition
 from bolt_merchant.models.carts import StoredCart
@@ -42,9 +42,7 @@ class DynamoTransactionStore(DynamoOrderReader):
         self._catalog = catalog_table
 
     def get_cart(self, cart_id: str) -> StoredCart | None:
-        with dependency("cart read"):
-            item = self._client.get_item(TableName=self._orders, Key=cart_key(cart_id), ConsistentRead=True).get("Item")
-        return cart_from_item(item) if item else None
+        return read_cart(self._client, self._orders, cart_id)
 
     def order_id_for_reference(self, reference: str) -> str | None:
         with dependency("reference read"):
