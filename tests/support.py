@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bolt_merchant.adapters.aws import dynamodb
 from bolt_merchant.domain.catalog import CatalogView
 from bolt_merchant.models.catalog import Product
 from bolt_merchant.models.catalog_document import CatalogDocument, parse_catalog_file
 from bolt_merchant.signing import SIGNATURE_HEADER, sign
+from botocore.exceptions import ClientError
 from pytest_socket import disable_socket, enable_socket
 
 from devstack import make_events
@@ -147,6 +149,17 @@ def response_header(response: Mapping[str, Any], name: str) -> str | None:
 
 
 # ---------------------------------------------------------------- AWS
+
+
+def refuse_next(operation: str) -> None:
+    """The layer's DynamoDB client answers its next `operation` as DynamoDB refusing the request itself."""
+    event = f"before-call.dynamodb.{operation}"
+
+    def refuse(**_: Any) -> None:
+        dynamodb().meta.events.unregister(event, refuse)
+        raise ClientError({"Error": {"Code": "ValidationException", "Message": "injected"}}, operation)
+
+    dynamodb().meta.events.register(event, refuse)
 
 
 class CallCounter:

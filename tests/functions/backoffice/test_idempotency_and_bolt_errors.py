@@ -8,7 +8,7 @@ import pytest
 from bolt_merchant.domain.backoffice import AdminCode
 
 from tests.functions.backoffice.conftest import Answer, BackOffice
-from tests.support import load_handler
+from tests.support import load_handler, refuse_next
 
 pytestmark = pytest.mark.allow_hosts(["127.0.0.1"])
 
@@ -254,3 +254,16 @@ def test_the_api_key_and_a_fresh_nonce_go_with_every_attempt(backoffice: BackOff
     assert [c["status"] for c in calls] == [503, 503, 200]
     assert all(c["api_key_ok"] for c in calls)
     assert len({c["nonce"] for c in calls}) == 3
+
+
+def test_a_write_dynamodb_refuses_is_a_final_422_and_records_nothing(backoffice: BackOffice) -> None:
+    order, _ = backoffice.authorized_order()
+    before = backoffice.order(order.order_id)
+    refuse_next("TransactWriteItems")
+
+    answer = backoffice.capture(order.order_id, {"amount": 2500})
+
+    assert answer.status == 422
+    assert "Retry-After" not in answer.headers
+    assert answer.body["error"] == {"code": AdminCode.INVALID_REQUEST, "message": "The request could not be processed"}
+    assert backoffice.order(order.order_id) == before

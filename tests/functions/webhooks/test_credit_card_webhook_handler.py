@@ -7,7 +7,7 @@ import pytest
 
 from tests.functions import expect, seed
 from tests.functions.conftest import HookFunction
-from tests.support import AwsStack, CallCounter, event_body, load_event, response_body, signed_event
+from tests.support import AwsStack, CallCounter, event_body, load_event, refuse_next, response_body, signed_event
 
 DELETED = "credit_card_webhook/credit_card_deleted.json"
 
@@ -94,3 +94,14 @@ def test_an_event_without_type_or_id_is_a_422(
 
 def test_a_body_that_is_not_json_is_a_400(credit_card_webhook: HookFunction) -> None:
     assert credit_card_webhook(signed_event("credit_card_webhook", b"nope"))["statusCode"] == 400
+
+
+def test_a_write_dynamodb_refuses_is_a_final_422(credit_card_webhook: HookFunction, aws: AwsStack) -> None:
+    refuse_next("PutItem")
+
+    response = credit_card_webhook(load_event(DELETED))
+
+    assert response["statusCode"] == 422
+    assert "Retry-After" not in (response.get("headers") or {})
+    assert response_body(response) == expect.failure(None, 6009, "The request could not be processed")
+    assert recorded(aws) == []

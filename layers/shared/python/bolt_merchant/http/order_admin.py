@@ -39,7 +39,7 @@ from bolt_merchant.domain.backoffice import (
     OrderAdminStore,
 )
 from bolt_merchant.domain.errors import DependencyUnavailable, RequestRefused
-from bolt_merchant.http.bolt_hooks import RawBodyError, failure, field_paths, raw_body
+from bolt_merchant.http.bolt_hooks import RawBodyError, failure, field_paths, raw_body, refused
 from bolt_merchant.models.backoffice import CancelRequest, CaptureRequest, FulfilmentRequest, RefundRequest
 from bolt_merchant.observability import logger, metrics
 from bolt_merchant.strict_json import InvalidJson, loads_object
@@ -126,10 +126,7 @@ def _guarded(answer: Callable[[], Response[Any]]) -> Response[Any]:
         message = f"Bolt could not process the request (HTTP {exc.status})"
         return failure(None, AdminCode.BOLT_FAILED, message, HTTPStatus.BAD_GATEWAY)
     except RequestRefused as exc:
-        logger.error("request refused by a dependency", extra={"reason": str(exc)})
-        _count("RequestRefused")
-        message = "The request could not be processed"
-        return failure(None, AdminCode.INVALID_REQUEST, message, HTTPStatus.UNPROCESSABLE_ENTITY)
+        return refused(exc, None, AdminCode.INVALID_REQUEST)
     except DependencyUnavailable as exc:
         logger.warning("dependency unavailable", extra={"reason": str(exc)})
         _count("DependencyUnavailable")
