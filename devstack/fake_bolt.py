@@ -41,7 +41,7 @@ Control API (no API key):
   GET    /_fake/webhooks   every webhook sent and its answer
 
 Webhooks are the v2 envelope {type, object: "transaction", data}, signed with the stack's signing secret
-(bolt_merchant.signing.sign) in X-Bolt-Hmac-Sha256, POSTed to `webhook_url` or handed to `deliver`.
+(devstack.simulator.payloads.sign) in X-Bolt-Hmac-Sha256, POSTed to `webhook_url` or handed to `deliver`.
 """
 
 import hashlib
@@ -60,9 +60,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from bolt_merchant.signing import SIGNATURE_HEADER, sign
-
 from devstack.settings import DEFAULT_API_KEY, DEFAULT_SIGNING_SECRET, HOST
+from devstack.simulator.payloads import SIGNATURE_HEADER, sign
 
 PORT_VARIABLE = "FAKE_BOLT_PORT"  # 0 or unset: a free port
 _ID_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"

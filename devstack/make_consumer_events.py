@@ -18,9 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bolt_merchant.adapters.orders_table import event_item
-from bolt_merchant.domain.fanout import queue_message
-from bolt_merchant.models.orders import OutboxEvent
+from bolt_merchant.orders.models import OutboxEvent, queue_message
+from bolt_merchant.orders.table import event_item
 
 from devstack import make_events
 from devstack.template import ROOT, LocalResolver, load_template

@@ -35,6 +35,7 @@ WRONG_SECRET = "not-the-signing-secret"  # noqa: S105 - deliberately wrong, for 
 SIGNATURE_HEADER = "X-Bolt-Hmac-Sha256"
 REQUEST_TIME_EPOCH_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z: fixed so the files are reproducible
 CATALOG_TABLE_PLACEHOLDER = "REPLACE_WITH_CatalogTableName_OUTPUT"
+DEV_STAGE_SECRET = "bolt-merchant/dev"  # noqa: S105 - the name of samconfig.toml's dev stage secret
 ORDERS_TABLE_PLACEHOLDER = "REPLACE_WITH_OrdersTableName_OUTPUT"
 
 
@@ -613,13 +614,11 @@ def cases() -> list[EventCase]:
 def env_vars() -> dict[str, dict[str, str]]:
     """`sam local invoke --env-vars` file: "Parameters" applies to every function, a function's logical id adds
     to it for that function (SAM only sets variables the template declares for the function; the others are
-    silently dropped). The orders table only goes to the functions that declare it."""
+    silently dropped). The orders table only goes to the functions that declare it. The functions read the
+    deployed dev stage's tables and Bolt secret."""
     document = {
         "Parameters": {
-            "ENVIRONMENT": "local",
-            "BOLT_SECRET_NAME": "",
-            "BOLT_SIGNING_SECRET": DEV_SIGNING_SECRET,
-            "BOLT_SIGNING_SECRET_PENDING": DEV_PENDING_SECRET,
+            "BOLT_SECRET_NAME": DEV_STAGE_SECRET,
             "CATALOG_TABLE_NAME": CATALOG_TABLE_PLACEHOLDER,
         }
     }

@@ -5,9 +5,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bolt_merchant.adapters.catalog_repository import DynamoCatalog
-from bolt_merchant.models.catalog_document import parse_catalog_file
-
+from devstack.catalog import parse_catalog_file, write_catalog
 from devstack.template import ROOT, LocalResolver, resources_of_type
 
 if TYPE_CHECKING:
@@ -78,4 +76,4 @@ def create_bolt_secret(client: "SecretsManagerClient", name: str, document: Mapp
 def load_catalog_file(client: "DynamoDBClient", table_name: str, path: Path = DEMO_CATALOG) -> int:
     """Write a catalog document into a table; returns the number of items written."""
     document = parse_catalog_file(path.read_text(encoding="utf-8"))
-    return DynamoCatalog(client, table_name, cache_seconds=0).load(document)
+    return write_catalog(client, table_name, document)

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import boto3
-from bolt_merchant.adapters.aws import dynamodb
+from bolt_merchant.core.aws import dynamodb
 
 from devstack import settings
 from devstack.aws import EmbeddedAws
@@ -139,7 +139,7 @@ class LocalStack:
         os.environ.update(aws_environment(self.aws_url))
         os.environ.update(shared_function_environment(self.specs))
         # Imported only now: Powertools' shared Logger reads POWERTOOLS_SERVICE_NAME when it is created.
-        from bolt_merchant import wiring
+        from bolt_merchant.core import settings as wiring
 
         wiring.reset()
         self._provision()

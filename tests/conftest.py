@@ -13,13 +13,8 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
-from bolt_merchant import wiring
-from bolt_merchant.adapters.catalog_repository import DynamoCatalog
 from hypothesis import settings
 from moto import mock_aws
-
-from devstack.template import LocalResolver, create_tables, function_specs, load_template
-from tests.support import DEV_API_KEY, DEV_PENDING_SECRET, DEV_SECRET, AwsStack, FakeLambdaContext, demo_catalog
 
 FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -45,14 +40,26 @@ SCRUBBED_ENV = (
     "MAX_BODY_BYTES",
 )
 
-# Powertools reads its namespace and service name when the shared Logger/Metrics are created, which can happen
-# while test modules are collected: give them values before any import of bolt_merchant.observability.
+# Powertools reads its namespace and service name when the shared Logger/Metrics are created, which happens while
+# test modules are collected: give them values before anything imports bolt_merchant.core.observability.
 for _name in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_TRACE_DISABLED"):
     os.environ.setdefault(_name, FAKE_AWS_ENV[_name])
 
 # Import the shared Logger/Metrics/Tracer now, with sockets still allowed: the X-Ray SDK behind Tracer opens its UDP
 # emitter socket at import, which the socket guard of tests/unit and tests/functions would refuse.
-import bolt_merchant.observability  # noqa: E402, F401
+import bolt_merchant.core.observability  # noqa: E402, F401
+from bolt_merchant.core import settings as wiring  # noqa: E402
+
+from devstack.catalog import write_catalog  # noqa: E402
+from devstack.template import LocalResolver, create_tables, function_specs, load_template  # noqa: E402
+from tests.support import (  # noqa: E402
+    DEV_API_KEY,
+    DEV_PENDING_SECRET,
+    DEV_SECRET,
+    AwsStack,
+    FakeLambdaContext,
+    demo_catalog,
+)
 
 settings.register_profile("repo", deadline=None, print_blob=True)
 settings.load_profile("repo")
@@ -110,7 +117,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsStack]:
             ),
         )
 
-        DynamoCatalog(dynamodb, tables["CatalogTable"], cache_seconds=0).load(demo_catalog())
+        write_catalog(dynamodb, tables["CatalogTable"], demo_catalog())
 
         specs = {spec.code_uri.name: spec for spec in function_specs(template, resolver)}
         for spec in specs.values():

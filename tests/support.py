@@ -11,17 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bolt_merchant.adapters.aws import dynamodb
-from bolt_merchant.domain.catalog import CatalogView
-from bolt_merchant.models.catalog import Product
-from bolt_merchant.models.catalog_document import CatalogDocument, parse_catalog_file
-from bolt_merchant.signing import SIGNATURE_HEADER, sign
+from bolt_merchant.bolt.signed import SIGNATURE_HEADER
+from bolt_merchant.catalog.models import CatalogView, Product
+from bolt_merchant.core.aws import dynamodb
 from botocore.exceptions import ClientError
 from pytest_socket import disable_socket, enable_socket
 
 from devstack import make_events
+from devstack.catalog import CatalogDocument, parse_catalog_file
 from devstack.make_consumer_events import sqs_event_from
 from devstack.settings import DEFAULT_API_KEY, DEFAULT_PENDING_SECRET, DEFAULT_SIGNING_SECRET
+from devstack.simulator.payloads import sign
 from devstack.template import FunctionSpec, LocalResolver
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -51,7 +51,7 @@ else:
     importlib.import_module(target)
 elapsed = time.perf_counter() - started
 client = None
-aws = sys.modules.get("bolt_merchant.adapters.aws")
+aws = sys.modules.get("bolt_merchant.core.aws")
 if aws is not None:
     started = time.perf_counter()
     aws.dynamodb()

@@ -23,35 +23,36 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
-from bolt_merchant import wiring
-from bolt_merchant.adapters import aws as adapters_aws
-from bolt_merchant.adapters.catalog_repository import DynamoCatalog
-from bolt_merchant.adapters.checkout_store import DynamoCheckoutStore
-from bolt_merchant.adapters.transaction_store import DynamoTransactionStore
-from bolt_merchant.domain import order_create, pricing, storefront, webhooks
-from bolt_merchant.domain.bolt_cart import bolt_cart
-from bolt_merchant.domain.transactions import TransactionEvent
-from bolt_merchant.models.bolt import Address, Cart
-from bolt_merchant.models.cart_update import CartUpdateRequest
-from bolt_merchant.models.catalog import Product
-from bolt_merchant.models.catalog_document import CatalogDocument
-from bolt_merchant.models.discount_code import DiscountApplyRequest
-from bolt_merchant.models.order_create import OrderCreateRequest
-from bolt_merchant.models.order_shipping import ShippingRequest
-from bolt_merchant.models.order_tax import TaxRequest
-from bolt_merchant.models.storefront import CreateCartRequest
-from bolt_merchant.models.webhooks import WebhookV2
-from bolt_merchant.signing import is_signed_by, sign
-from bolt_merchant.strict_json import loads_object
+from bolt_merchant.bolt.cart import Address, Cart
+from bolt_merchant.bolt.signed import is_signed_by
+from bolt_merchant.catalog.models import Product
+from bolt_merchant.catalog.store import DynamoCatalog
+from bolt_merchant.checkout import order_create, pricing, storefront
+from bolt_merchant.checkout.cart_update import CartUpdateRequest
+from bolt_merchant.checkout.carts import bolt_cart
+from bolt_merchant.checkout.discounts import DiscountApplyRequest
+from bolt_merchant.checkout.order_create import DynamoCheckoutStore, OrderCreateRequest
+from bolt_merchant.checkout.shipping import ShippingRequest
+from bolt_merchant.checkout.storefront import CreateCartRequest
+from bolt_merchant.checkout.tax import TaxRequest
+from bolt_merchant.core import aws as adapters_aws
+from bolt_merchant.core import settings as wiring
+from bolt_merchant.core.api import loads_object
+from bolt_merchant.payments import webhook as webhooks
+from bolt_merchant.payments.store import DynamoTransactionStore
+from bolt_merchant.payments.transactions import TransactionEvent
+from bolt_merchant.payments.webhook import WebhookV2
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 from pydantic import BaseModel
 
 from devstack import make_events
 from devstack.bench.report import percentile
+from devstack.catalog import CatalogDocument, write_catalog
 from devstack.containers import LocalLambdaContext
 from devstack.resources import DEMO_CATALOG, create_bolt_secret
 from devstack.settings import DEFAULT_API_KEY, DEFAULT_PENDING_SECRET, DEFAULT_SIGNING_SECRET
+from devstack.simulator.payloads import sign
 from devstack.template import FunctionSpec, LocalResolver, create_tables, function_specs, load_template
 
 STACK_NAME = "bench"
@@ -268,7 +269,7 @@ def seed(dynamodb: Any, tables: Mapping[str, str]) -> Seeded:
     """Catalog, the carts the cart-bound hooks use, and an order in fraud review for the webhook."""
     catalog = DynamoCatalog(dynamodb, tables["CatalogTable"], cache_seconds=0)
     document = bench_catalog()
-    catalog.load(document)
+    write_catalog(dynamodb, tables["CatalogTable"], document)
     store = DynamoCheckoutStore(dynamodb, tables["CatalogTable"], tables["OrdersTable"])
     now = datetime.now(UTC)
 

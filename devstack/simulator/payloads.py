@@ -1,6 +1,7 @@
 """What Bolt sends, built the way Bolt builds it (shared/reference/bolt-api.md §2-§4). Pure: no I/O.
 
-Signing is done here independently of the layer's bolt_merchant.signing (a test checks one against the other):
+Signing is done here independently of the layer's verification in bolt_merchant.bolt.signed (a test checks one
+against the other):
 base64(HMAC-SHA256(secret, exact raw body bytes)) in X-Bolt-Hmac-Sha256, and during a secret rotation the same
 over the pending secret in X-Bolt-Hmac-Sha256-Pending. Bodies are serialised once, with non-ASCII escaped as
 \\uXXXX as Bolt's own serialiser does, and those exact bytes are both signed and sent.

@@ -3,7 +3,7 @@
 Back-office operations on Bolt's Transactions API, behind AWS_IAM authorisation.
 """
 
-from bolt_merchant.http.entry import api_function
-from bolt_merchant.http.order_admin import order_admin_app
+from bolt_merchant.backoffice.api import order_admin_app
+from bolt_merchant.core.api import api_function
 
 lambda_handler = api_function(order_admin_app())

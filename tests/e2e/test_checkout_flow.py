@@ -15,8 +15,8 @@ from typing import Any
 
 import boto3
 import pytest
-from bolt_merchant.adapters.catalog_table import from_item
-from bolt_merchant.domain.order_ids import order_id_for
+from bolt_merchant.core.aws import from_item
+from bolt_merchant.orders.models import order_id_for
 
 from devstack import settings
 from devstack.process import stack_process

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bolt_merchant.adapters import aws as adapters_aws
+from bolt_merchant.core import aws as adapters_aws
 
 from tests.support import (
     AwsStack,

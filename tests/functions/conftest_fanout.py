@@ -13,10 +13,10 @@ from typing import Any
 
 import boto3
 import pytest
-from bolt_merchant import wiring
-from bolt_merchant.adapters.orders_table import event_item, order_item
-from bolt_merchant.models.cart_line import CartLine
-from bolt_merchant.models.orders import Order, OrderTotals, OutboxEvent, ShippingChoice
+from bolt_merchant.core import settings as wiring
+from bolt_merchant.core.models import CartLine
+from bolt_merchant.orders.models import Order, OrderTotals, OutboxEvent, ShippingChoice
+from bolt_merchant.orders.table import event_item, order_item
 from moto import mock_aws
 
 from devstack.make_consumer_events import stream_event_from

@@ -3,8 +3,8 @@
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from bolt_merchant.domain.shipping import distance_miles
-from bolt_merchant.money import basis_points_of
+from bolt_merchant.checkout.pricing import distance_miles
+from bolt_merchant.core.models import basis_points_of
 
 from tests.support import demo_catalog, demo_products
 

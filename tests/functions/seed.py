@@ -11,20 +11,20 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bolt_merchant.adapters.catalog_repository import discount_item
-from bolt_merchant.adapters.catalog_table import discount_key, from_item, product_key
-from bolt_merchant.adapters.checkout_store import DynamoCheckoutStore
-from bolt_merchant.adapters.orders_table import cart_key, order_key
-from bolt_merchant.domain.order_ids import order_id_for
-from bolt_merchant.models.cart_line import CartLine
-from bolt_merchant.models.carts import StoredCart
-from bolt_merchant.models.discounts import Discount
-from bolt_merchant.models.orders import Order, OutboxEvent
+from bolt_merchant.catalog import discount_key, product_key
+from bolt_merchant.catalog.models import Discount
+from bolt_merchant.checkout.carts import StoredCart
+from bolt_merchant.checkout.order_create import DynamoCheckoutStore
+from bolt_merchant.core.aws import from_item
+from bolt_merchant.core.models import CartLine
+from bolt_merchant.orders import cart_key, order_key
+from bolt_merchant.orders.models import Order, OutboxEvent, order_id_for
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.dynamodb.models import dynamodb_backends
 
 from devstack import make_events
+from devstack.catalog import discount_item
 from tests.functions import expect
 from tests.support import AwsStack, demo_products, signed_event
 

@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
-from bolt_merchant.adapters.secrets import SecretsProvider
-from bolt_merchant.adapters.settings import Settings
-from bolt_merchant.http.bolt_hooks import raw_body
-from bolt_merchant.signing import PENDING_SIGNATURE_HEADER, SIGNATURE_HEADER, is_signed_by
+from bolt_merchant.bolt.secrets import SecretsProvider
+from bolt_merchant.bolt.signed import PENDING_SIGNATURE_HEADER, SIGNATURE_HEADER, is_signed_by
+from bolt_merchant.core.api import raw_body
+from bolt_merchant.core.settings import Settings
 
 from devstack import make_events
 from devstack.apigw import match_route
 from devstack.template import FunctionSpec, LocalResolver, function_specs, load_template
-from tests.support import DEV_PENDING_SECRET, DEV_SECRET, EVENTS_DIR
+from tests.support import DEV_PENDING_SECRET, DEV_SECRET, EVENTS_DIR, AwsStack
 
 REGENERATE = "events/ is stale: run `python -m devstack.make_events` (make events) and commit the result"
 CASES = make_events.cases()
@@ -188,7 +188,9 @@ class TestEnvFile:
 
         assert missing == []
 
-    def test_with_the_file_applied_a_function_reads_the_dev_secrets_without_aws(self) -> None:
+    def test_with_the_file_applied_a_function_reads_the_dev_stage_s_secret(self, aws: AwsStack) -> None:
+        """sam local runs against the deployed dev stage: its tables and its Bolt secret (in Secrets Manager)."""
+        assert aws.secret_name == make_events.DEV_STAGE_SECRET  # the template's default, holding the dev secrets
         overrides = self.env_file()["Parameters"]
         for spec in self.hook_specs():
             # what SAM passes to the container: the template's variables, overridden by the file

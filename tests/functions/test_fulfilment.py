@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from bolt_merchant.adapters.oms_client import OmsClient
-from bolt_merchant.workers import fulfilment as fulfilment_worker
+from bolt_merchant.fanout import fulfilment as fulfilment_worker
+from bolt_merchant.fanout.oms import OmsClient
 
 from devstack import make_consumer_events
 from devstack.template import load_template

@@ -4,7 +4,7 @@ import json
 from typing import Any
 
 import pytest
-from bolt_merchant.wiring.outbox import outbox_publisher
+from bolt_merchant.fanout.publisher import outbox_publisher
 from botocore.exceptions import ClientError
 
 from devstack import make_consumer_events

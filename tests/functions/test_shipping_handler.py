@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.parameters.base import DEFAULT_PROVIDERS
-from bolt_merchant import wiring
-from bolt_merchant.signing import PENDING_SIGNATURE_HEADER, SIGNATURE_HEADER, sign
+from bolt_merchant.bolt.signed import PENDING_SIGNATURE_HEADER, SIGNATURE_HEADER
+from bolt_merchant.core import settings as wiring
 
+from devstack.simulator.payloads import sign
 from tests.functions import expect
 from tests.functions.conftest import HookFunction
 from tests.support import (

@@ -16,9 +16,9 @@ from typing import Any
 
 import boto3
 import pytest
-from bolt_merchant import wiring
-from bolt_merchant.adapters.catalog_table import from_item
-from bolt_merchant.workers import fulfilment as fulfilment_worker
+from bolt_merchant.core import settings as wiring
+from bolt_merchant.core.aws import from_item
+from bolt_merchant.fanout import fulfilment as fulfilment_worker
 
 from devstack.make_consumer_events import stream_event_from
 from devstack.resources import create_queues

@@ -20,17 +20,18 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities import parameters
-from bolt_merchant import wiring
-from bolt_merchant.adapters.bolt_api import BoltApiClient
-from bolt_merchant.adapters.operation_records import OperationRecords
-from bolt_merchant.domain.errors import DependencyUnavailable
-from bolt_merchant.domain.order_ids import order_id_for
-from bolt_merchant.http import storefront as storefront_http
-from bolt_merchant.signing import SIGNATURE_HEADER, sign
-from bolt_merchant.wiring.bolt import api_key
+from bolt_merchant.backoffice.api import OperationRecords
+from bolt_merchant.bolt import api as storefront_http
+from bolt_merchant.bolt.api import BoltApiClient
+from bolt_merchant.bolt.secrets import api_key
+from bolt_merchant.bolt.signed import SIGNATURE_HEADER
+from bolt_merchant.core import settings as wiring
+from bolt_merchant.core.errors import DependencyUnavailable
+from bolt_merchant.orders.models import order_id_for
 
 from devstack import make_events
 from devstack.fake_bolt import FakeBolt
+from devstack.simulator.payloads import sign
 from tests.functions import seed
 from tests.reliability.conftest import SIGNED, Answer, Functions, prepare_signed_state, retry_after
 from tests.reliability.harness import (

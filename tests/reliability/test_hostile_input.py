@@ -18,13 +18,14 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities import parameters
-from bolt_merchant.adapters import aws as adapters_aws
-from bolt_merchant.domain.order_ids import order_id_for
-from bolt_merchant.signing import PENDING_SIGNATURE_HEADER, SIGNATURE_HEADER, sign
+from bolt_merchant.bolt.signed import PENDING_SIGNATURE_HEADER, SIGNATURE_HEADER
+from bolt_merchant.core import aws as adapters_aws
+from bolt_merchant.orders.models import order_id_for
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
 from devstack import make_events
+from devstack.simulator.payloads import sign
 from tests.functions import seed
 from tests.reliability.conftest import SIGNED, Functions, examples, prepare_signed_state
 from tests.reliability.harness import (
@@ -298,9 +299,9 @@ def test_a_forced_refresh_storm_is_rate_limited_to_one_a_minute(
     """T07: 1000 badly signed requests over five (simulated) minutes cost at most one Secrets Manager read a minute."""
     import functools
 
-    from bolt_merchant.adapters.secrets import SecretsProvider
-    from bolt_merchant.adapters.settings import settings as function_settings
-    from bolt_merchant.wiring import bolt as bolt_wiring
+    from bolt_merchant.bolt import signed as bolt_wiring
+    from bolt_merchant.bolt.secrets import SecretsProvider
+    from bolt_merchant.core.settings import settings as function_settings
 
     now = [1000.0]
     monkeypatch.setattr(

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from bolt_merchant.observability import logger as powertools_logger
+from bolt_merchant.core.observability import logger as powertools_logger
 
 from devstack import make_events
 from tests.functions import seed
@@ -179,7 +179,7 @@ def test_hooks_and_webhooks_log_no_canary_on_any_path(
     aws_calls.inject(Fault("dynamodb", "BatchGetItem", "ProvisionedThroughputExceededException", times=10))
     aws_calls.inject(Fault("dynamodb", "GetItem", "ProvisionedThroughputExceededException", times=10))
     aws_calls.inject(Fault("dynamodb", "PutItem", "ProvisionedThroughputExceededException", times=10))
-    from bolt_merchant import wiring
+    from bolt_merchant.core import settings as wiring
 
     wiring.reset()  # the catalog cache too: the hooks must read, and fail
     functions.handlers.clear()

@@ -86,7 +86,7 @@ def test_every_signed_route_documents_bolts_answers() -> None:
 
 
 def test_the_signature_header_names_are_the_layers() -> None:
-    from bolt_merchant.signing import PENDING_SIGNATURE_HEADER, SIGNATURE_HEADER
+    from bolt_merchant.bolt.signed import PENDING_SIGNATURE_HEADER, SIGNATURE_HEADER
 
     schemes = spec()["components"]["securitySchemes"]
     CONTRACT.case(None)

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from bolt_merchant.adapters.idempotency import RECORD_LIFETIME
-from bolt_merchant.domain.order_ids import order_id_for
+from bolt_merchant.fanout.consumers import RECORD_LIFETIME
+from bolt_merchant.orders.models import order_id_for
 
 from devstack import make_events
 from tests.functions import seed

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
-from bolt_merchant.signing import PENDING_SIGNATURE_HEADER, SIGNATURE_HEADER, sign
+from bolt_merchant.bolt.signed import PENDING_SIGNATURE_HEADER, SIGNATURE_HEADER
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -38,6 +38,7 @@ from schemathesis.specs.openapi.checks import (
 from devstack import make_events
 from devstack.process import stack_process
 from devstack.settings import DEFAULT_API_KEY, DEFAULT_PENDING_SECRET, DEFAULT_SIGNING_SECRET
+from devstack.simulator.payloads import sign
 from tests.local_stack import FAKE_BOLT_URL, stack_environment
 from tests.reliability.conftest import examples
 from tests.reliability.harness import area

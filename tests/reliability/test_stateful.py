@@ -14,8 +14,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import pytest
-from bolt_merchant.domain.order_ids import order_id_for
-from bolt_merchant.models.orders import Order
+from bolt_merchant.orders.models import Order, order_id_for
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test

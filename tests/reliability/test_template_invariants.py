@@ -220,7 +220,7 @@ def test_every_call_the_functions_make_is_granted_to_them(
 
     def run(function_dir: str, invoke: Any) -> None:
         from aws_lambda_powertools.utilities import parameters
-        from bolt_merchant import wiring
+        from bolt_merchant.core import settings as wiring
 
         wiring.reset()  # a cold container: secrets and catalog are read again, by this function
         parameters.clear_caches()

@@ -3,8 +3,8 @@
 from typing import Any
 
 import pytest
-from bolt_merchant.adapters.aws import dependency, failure
-from bolt_merchant.domain.errors import DependencyUnavailable, RequestRefused
+from bolt_merchant.core.aws import dependency, failure
+from bolt_merchant.core.errors import DependencyUnavailable, RequestRefused
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 

@@ -1,10 +1,11 @@
 """The DynamoDB catalog (adapters/catalog_repository.py) under moto: one read per cold view, none while warm."""
 
 import pytest
-from bolt_merchant.adapters.catalog_repository import DynamoCatalog
-from bolt_merchant.adapters.catalog_table import SETTINGS_KEY, product_key
-from bolt_merchant.domain.errors import DependencyUnavailable
+from bolt_merchant.catalog import SETTINGS_KEY, product_key
+from bolt_merchant.catalog.store import DynamoCatalog
+from bolt_merchant.core.errors import DependencyUnavailable
 
+from devstack.catalog import write_catalog
 from tests.support import AwsStack, CallCounter, demo_catalog, demo_products
 
 CACHE_SECONDS = 60.0
@@ -130,14 +131,10 @@ def test_a_missing_table_is_a_dependency_failure(aws: AwsStack, clock: FakeClock
         catalog.view(["TOTE-BLUE"])
 
 
-def test_load_writes_every_item_and_clears_the_cache(catalog: DynamoCatalog, calls: CallCounter, aws: AwsStack) -> None:
+def test_writing_a_catalog_document_writes_every_item(aws: AwsStack) -> None:
     document = demo_catalog()
-    catalog.view(["TOTE-BLUE"])
-    calls.reset()
 
-    written = catalog.load(document)
-    catalog.view(["TOTE-BLUE"])
+    written = write_catalog(aws.dynamodb, aws.catalog_table, document)
 
     assert written == 1 + len(document.products) + len(document.discounts)
     assert aws.dynamodb.scan(TableName=aws.catalog_table, Select="COUNT")["Count"] == written
-    assert calls.count("BatchGetItem") == 1  # the view after load read again

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 import requests
-from bolt_merchant.adapters.bolt_api import BoltApiClient
-from bolt_merchant.adapters.bolt_api_errors import BoltConcurrentRequest, BoltInvalidRequest, BoltNotFound
-from bolt_merchant.signing import SIGNATURE_HEADER, is_signed_by
+from bolt_merchant.bolt.api import BoltApiClient
+from bolt_merchant.bolt.signed import SIGNATURE_HEADER, is_signed_by
+from bolt_merchant.core.errors import BoltBusy as BoltConcurrentRequest
+from bolt_merchant.core.errors import BoltNotFound
+from bolt_merchant.core.errors import BoltRefused as BoltInvalidRequest
 
 from devstack.fake_bolt import FakeBolt
 from devstack.settings import DEFAULT_API_KEY, DEFAULT_SIGNING_SECRET
@@ -89,7 +91,7 @@ def test_capture_rules_answer_422_with_bolts_error_body(
     with pytest.raises(BoltInvalidRequest) as refused:
         client.capture(reference, amount, currency, f"k-{amount}")
 
-    assert refused.value.code == code
+    assert refused.value.bolt_code == code
 
 
 def test_credits_are_new_transactions_bounded_by_what_was_captured(fake: FakeBolt, client: BoltApiClient) -> None:

@@ -18,30 +18,55 @@ from devstack.template import ROOT, FunctionSpec, LocalResolver, function_specs,
 LAYER = ROOT / "layers" / "shared" / "python"
 CHILD = "import importlib, json, sys; importlib.import_module(sys.argv[1]); print(json.dumps(sorted(sys.modules)))"
 
-CHECKOUT_HOOKS = ("order_shipping", "order_tax", "shipping_and_tax", "discount_code", "order_create", "cart_update")
-HOOKS_BY_FUNCTION = {
-    "shipping": {"order_shipping"},
-    "tax": {"order_tax"},
-    "shipping_and_tax": {"shipping_and_tax"},
-    "discounts": {"discount_code"},
-    "order_create": {"order_create"},
-    "cart_update": {"cart_update"},
-    "universal": {*CHECKOUT_HOOKS, "universal"},
-    "transaction_webhook": {"transaction_webhook"},
-    "credit_card_webhook": {"credit_card_webhook"},
+HOOK_MODULES = {  # the module that holds each hook's models, rules and route
+    "shipping": "bolt_merchant.checkout.shipping",
+    "tax": "bolt_merchant.checkout.tax",
+    "shipping_and_tax": "bolt_merchant.checkout.shipping_and_tax",
+    "discounts": "bolt_merchant.checkout.discounts",
+    "order_create": "bolt_merchant.checkout.order_create",
+    "cart_update": "bolt_merchant.checkout.cart_update",
 }
-PRICING = {"shipping", "tax", "shipping_and_tax", "discounts", "order_create", "cart_update", "universal"}
+PRICING = {"shipping", "tax", "shipping_and_tax", "discounts", "order_create", "universal"}
+CARTS = {"discounts", "order_create", "cart_update", "universal", "storefront"}
 WORKERS = {"outbox_publisher", "confirmation_email", "fulfilment"}
 # Module -> the only functions that may load it at cold start.
 USED_BY = {
-    "bolt_merchant.models.bolt": PRICING | {"transaction_webhook"},
-    "bolt_merchant.models.catalog": PRICING | {"storefront"},
-    "bolt_merchant.models.discounts": {"discounts", "order_create", "cart_update", "universal", "storefront"},
-    "bolt_merchant.models.orders": {"order_create", "universal", "transaction_webhook", "order_admin", *WORKERS},
-    "bolt_merchant.models.webhooks": {"transaction_webhook"},
-    "bolt_merchant.models.backoffice": {"order_admin"},
-    "bolt_merchant.models.storefront": {"storefront"},
-    "bolt_merchant.domain.order_create": {"order_create", "universal"},  # recovery imports it on first use
+    "bolt_merchant.bolt.cart": PRICING | {"cart_update", "transaction_webhook"},
+    "bolt_merchant.catalog.models": PRICING | CARTS,
+    "bolt_merchant.catalog.store": PRICING | CARTS,
+    "bolt_merchant.checkout.pricing": PRICING,
+    "bolt_merchant.checkout.carts": CARTS,
+    "bolt_merchant.checkout.store": CARTS,
+    **{module: {function, "universal"} for function, module in HOOK_MODULES.items() if function != "shipping"},
+    # order.tax and order.shipping_and_tax answer with order.shipping's options
+    "bolt_merchant.checkout.shipping": {"shipping", "tax", "shipping_and_tax", "universal"},
+    "bolt_merchant.checkout.universal": {"universal"},
+    "bolt_merchant.checkout.storefront": {"storefront"},
+    "bolt_merchant.orders.models": {"order_create", "universal", "transaction_webhook", "order_admin", *WORKERS},
+    "bolt_merchant.orders.table": {"order_create", "universal", "transaction_webhook", "order_admin", *WORKERS},
+    "bolt_merchant.payments.transactions": {"transaction_webhook", "order_admin"},
+    "bolt_merchant.payments.store": {"transaction_webhook", "order_admin"},
+    "bolt_merchant.payments.webhook": {"transaction_webhook"},
+    "bolt_merchant.payments.card_events": {"credit_card_webhook"},
+    "bolt_merchant.backoffice.models": {"order_admin"},
+    "bolt_merchant.backoffice.operations": {"order_admin"},
+    "bolt_merchant.backoffice.api": {"order_admin"},
+    "bolt_merchant.bolt.signed": PRICING | {"cart_update", "transaction_webhook", "credit_card_webhook"},
+    "bolt_merchant.bolt.secrets": PRICING | {"cart_update", "transaction_webhook", "credit_card_webhook"},
+    "bolt_merchant.bolt.api": set(),  # the Bolt client is imported, with requests, on its first call
+    "bolt_merchant.fanout.publisher": {"outbox_publisher"},
+    "bolt_merchant.fanout.consumers": {"confirmation_email", "fulfilment"},
+    "aws_lambda_powertools.event_handler": {
+        *PRICING,
+        "cart_update",
+        "transaction_webhook",
+        "credit_card_webhook",
+        "storefront",
+        "order_admin",
+    },
+    "bolt_merchant.fanout.confirmation": {"confirmation_email"},
+    "bolt_merchant.fanout.fulfilment": {"fulfilment"},
+    "bolt_merchant.fanout.oms": set(),  # only a stage with an OMS, on the first hand-off
     "aws_lambda_powertools.utilities.batch": WORKERS,
     "aws_lambda_powertools.utilities.idempotency": {"order_admin", "confirmation_email", "fulfilment"},
     "requests": set(),  # the Bolt and OMS clients are built, and requests imported, on their first call
@@ -77,20 +102,17 @@ def loaded_modules(function_dir: str) -> frozenset[str]:
 
 
 def test_every_function_is_checked() -> None:
-    assert set(_specs()) >= set(HOOKS_BY_FUNCTION) | WORKERS | {"storefront", "order_admin"}
+    assert set(_specs()) >= set(HOOK_MODULES) | WORKERS | {"universal", "storefront", "order_admin"}
 
 
 @pytest.mark.parametrize("function_dir", sorted(_specs()))
-def test_a_function_loads_its_own_hooks_only(function_dir: str) -> None:
-    prefix = "bolt_merchant.hooks."
-    hooks = {name.removeprefix(prefix) for name in loaded_modules(function_dir) if name.startswith(prefix)}
-
-    assert hooks == HOOKS_BY_FUNCTION.get(function_dir, set())
-
-
-@pytest.mark.parametrize("function_dir", sorted(_specs()))
-def test_a_function_loads_the_heavier_modules_only_if_it_uses_them(function_dir: str) -> None:
+def test_a_function_loads_the_layer_s_modules_only_if_it_uses_them(function_dir: str) -> None:
     modules = loaded_modules(function_dir)
     unexpected = sorted(module for module, users in USED_BY.items() if module in modules and function_dir not in users)
 
     assert unexpected == []
+
+
+@pytest.mark.parametrize("function_dir", sorted(HOOK_MODULES))
+def test_a_hook_function_loads_its_own_hook_module(function_dir: str) -> None:
+    assert HOOK_MODULES[function_dir] in loaded_modules(function_dir)

@@ -4,11 +4,11 @@ aliases, strict types (T29, T32, T35), and validation errors that never carry th
 from typing import Any
 
 import pytest
-from bolt_merchant.models.bolt import Address, Cart, CartItem
-from bolt_merchant.models.discount_code import DiscountApplyRequest
-from bolt_merchant.models.order_shipping import ShippingOptionOut, ShippingRequest
-from bolt_merchant.models.order_tax import TaxRequest
-from bolt_merchant.money import MAX_CENTS
+from bolt_merchant.bolt.cart import Address, Cart, CartItem
+from bolt_merchant.checkout.discounts import DiscountApplyRequest
+from bolt_merchant.checkout.shipping import ShippingOptionOut, ShippingRequest
+from bolt_merchant.checkout.tax import TaxRequest
+from bolt_merchant.core.models import MAX_CENTS
 from pydantic import ValidationError
 
 from tests.support import CANARY

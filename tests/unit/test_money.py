@@ -4,7 +4,7 @@ import math
 from fractions import Fraction
 
 import pytest
-from bolt_merchant.money import basis_points_of, round_half_up_div
+from bolt_merchant.core.models import basis_points_of, round_half_up_div
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -12,8 +12,8 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent, SQSEvent
-from bolt_merchant.adapters.orders_table import event_item
-from bolt_merchant.models.orders import OutboxEvent
+from bolt_merchant.orders.models import OutboxEvent
+from bolt_merchant.orders.table import event_item
 from moto import mock_aws
 
 from devstack import oms_sink

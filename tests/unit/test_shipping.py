@@ -4,14 +4,14 @@ import math
 from typing import Any
 
 import pytest
-from bolt_merchant.domain import order_shipping
-from bolt_merchant.domain.catalog import price_items
-from bolt_merchant.domain.errors import BoltCode, HookError
-from bolt_merchant.domain.shipping import NO_SHIPPING_REFERENCE, choose, distance_miles, quote_shipping
-from bolt_merchant.models.bolt import Address
-from bolt_merchant.models.cart_line import CartLine
-from bolt_merchant.models.catalog import ShippingMethod
-from bolt_merchant.models.order_shipping import ShippingRequest
+from bolt_merchant.bolt.cart import Address
+from bolt_merchant.catalog.models import ShippingMethod
+from bolt_merchant.checkout import shipping as order_shipping
+from bolt_merchant.checkout.pricing import NO_SHIPPING_REFERENCE, choose, distance_miles, price_items, quote_shipping
+from bolt_merchant.checkout.shipping import ShippingRequest
+from bolt_merchant.core.errors import BoltCode, answer_for
+from bolt_merchant.core.errors import Invalid as HookError
+from bolt_merchant.core.models import CartLine
 
 from tests.support import StaticCatalog, demo_catalog, demo_products
 
@@ -90,7 +90,7 @@ class TestDeliveries:
             quote_shipping(lines(("TOTE-BLUE", 1)), address(country, None, None), SETTINGS)
 
         assert caught.value.code == BoltCode.ADDRESS_OR_CART_INVALID == 6103
-        assert caught.value.http_status == 422
+        assert answer_for(caught.value).status == 422
 
     def test_lower_case_country_codes_are_served(self) -> None:
         assert references(quote_shipping(lines(("TOTE-BLUE", 1)), address("ca", None, None), SETTINGS)) == [

@@ -6,10 +6,12 @@ import hmac
 import json
 
 import pytest
-from bolt_merchant import signing
-from bolt_merchant.signing import is_signed_by, sign
+from bolt_merchant.bolt import signed as signing
+from bolt_merchant.bolt.signed import is_signed_by
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+
+from devstack.simulator.payloads import sign
 
 SECRET = "test-signing-secret"
 PENDING = "test-pending-secret"

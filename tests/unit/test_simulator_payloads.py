@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 import requests
-from bolt_merchant.http.transaction_webhook import parse_transaction_event
-from bolt_merchant.models.discount_code import DiscountApplyRequest
-from bolt_merchant.models.order_create import OrderCreateRequest
-from bolt_merchant.models.order_shipping import ShippingRequest
-from bolt_merchant.models.order_tax import TaxRequest
-from bolt_merchant.signing import PENDING_SIGNATURE_HEADER, SIGNATURE_HEADER, is_signed_by
+from bolt_merchant.bolt.signed import PENDING_SIGNATURE_HEADER, SIGNATURE_HEADER, is_signed_by
+from bolt_merchant.checkout.discounts import DiscountApplyRequest
+from bolt_merchant.checkout.order_create import OrderCreateRequest
+from bolt_merchant.checkout.shipping import ShippingRequest
+from bolt_merchant.checkout.tax import TaxRequest
+from bolt_merchant.payments.webhook import parse_transaction_event
 
 from devstack.simulator import payloads
 from devstack.simulator.client import Target

@@ -5,7 +5,7 @@ import json
 import sys
 
 import pytest
-from bolt_merchant.strict_json import MAX_DEPTH, InvalidJson, loads_object
+from bolt_merchant.core.api import MAX_DEPTH, InvalidJson, loads_object
 from hypothesis import given
 from hypothesis import strategies as st
 

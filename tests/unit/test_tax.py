@@ -3,14 +3,14 @@
 from typing import Any
 
 import pytest
-from bolt_merchant.domain import order_tax, shipping_and_tax
-from bolt_merchant.domain.catalog import price_items
-from bolt_merchant.domain.errors import BoltCode, HookError
-from bolt_merchant.domain.tax import compute_tax, region_key
-from bolt_merchant.models.cart_line import CartLine
-from bolt_merchant.models.order_shipping import ShippingRequest
-from bolt_merchant.models.order_tax import TaxRequest
-from bolt_merchant.money import basis_points_of
+from bolt_merchant.checkout import shipping_and_tax
+from bolt_merchant.checkout import tax as order_tax
+from bolt_merchant.checkout.pricing import compute_tax, price_items, region_key
+from bolt_merchant.checkout.shipping import ShippingRequest
+from bolt_merchant.checkout.tax import TaxRequest
+from bolt_merchant.core.errors import BoltCode
+from bolt_merchant.core.errors import Invalid as HookError
+from bolt_merchant.core.models import CartLine, basis_points_of
 
 from tests.support import StaticCatalog, demo_catalog, demo_products
 

@@ -14,13 +14,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from bolt_merchant import wiring
-from bolt_merchant.adapters.checkout_store import DynamoCheckoutStore
-from bolt_merchant.adapters.order_admin_store import DynamoOrderAdminStore
-from bolt_merchant.domain.order_ids import order_id_for
-from bolt_merchant.models.cart_line import CartLine
-from bolt_merchant.models.carts import StoredCart
-from bolt_merchant.models.orders import Order, OrderTotals, OutboxEvent
+from bolt_merchant.checkout.carts import StoredCart
+from bolt_merchant.checkout.order_create import DynamoCheckoutStore
+from bolt_merchant.core import settings as wiring
+from bolt_merchant.core.models import CartLine
+from bolt_merchant.orders.models import Order, OrderTotals, OutboxEvent, order_id_for
+from bolt_merchant.payments.store import DynamoTransactionStore as DynamoOrderAdminStore
 
 from devstack.apigw import rest_proxy_event
 from devstack.fake_bolt import FakeBolt

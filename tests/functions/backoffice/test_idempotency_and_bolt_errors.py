@@ -5,7 +5,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from bolt_merchant.domain.backoffice import AdminCode
+from bolt_merchant.core.errors import AdminCode
 
 from tests.functions.backoffice.conftest import Answer, BackOffice
 from tests.support import load_handler, refuse_next

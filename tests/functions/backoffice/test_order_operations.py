@@ -3,8 +3,8 @@
 import logging
 
 import pytest
-from bolt_merchant.domain.backoffice import AdminCode
-from bolt_merchant.observability import logger
+from bolt_merchant.core.errors import AdminCode
+from bolt_merchant.core.observability import logger
 
 from devstack.settings import LOCAL_OPERATOR_ARN
 from tests.functions.backoffice.conftest import BackOffice

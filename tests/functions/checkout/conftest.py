@@ -10,12 +10,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from bolt_merchant import wiring
-from bolt_merchant.adapters.bolt_api import BoltApiClient
-from bolt_merchant.adapters.settings import settings
-from bolt_merchant.http import storefront as storefront_http
-from bolt_merchant.models.carts import StoredCart
-from bolt_merchant.wiring.bolt import api_key
+from bolt_merchant.bolt import api as storefront_http
+from bolt_merchant.bolt.api import BoltApiClient
+from bolt_merchant.bolt.secrets import api_key
+from bolt_merchant.checkout.carts import StoredCart
+from bolt_merchant.core import settings as wiring
+from bolt_merchant.core.settings import settings
 
 from tests.functions import seed
 from tests.functions.conftest import HookFunction

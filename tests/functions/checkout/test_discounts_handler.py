@@ -3,8 +3,8 @@
 from typing import Any
 
 import pytest
-from bolt_merchant.models.carts import StoredCart
-from bolt_merchant.models.discounts import Discount
+from bolt_merchant.catalog.models import Discount
+from bolt_merchant.checkout.carts import StoredCart
 
 from devstack import make_events
 from tests.functions import expect, seed

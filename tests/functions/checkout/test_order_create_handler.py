@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from bolt_merchant.models.carts import StoredCart
+from bolt_merchant.checkout.carts import StoredCart
 
 from devstack import make_events
 from tests.functions import expect, seed

@@ -9,11 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from bolt_merchant import wiring
-from bolt_merchant.domain.errors import DependencyUnavailable
-from bolt_merchant.domain.ports import CartConflict
-from bolt_merchant.http import storefront as storefront_http
-from bolt_merchant.models.carts import StoredCart
+from bolt_merchant.bolt import api as storefront_http
+from bolt_merchant.checkout.carts import CartConflict, StoredCart
+from bolt_merchant.core import settings as wiring
+from bolt_merchant.core.errors import DependencyUnavailable
 
 from devstack import make_events
 from tests.functions import seed

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from bolt_merchant.models.orders import Order
+from bolt_merchant.orders.models import Order
 
 from tests.functions import seed
 from tests.functions.conftest import HookFunction

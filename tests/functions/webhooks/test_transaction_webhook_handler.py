@@ -4,7 +4,7 @@ totals mismatch, dropped-order recovery, cancellations releasing stock, ignored 
 from typing import Any
 
 import pytest
-from bolt_merchant.models.orders import Order
+from bolt_merchant.orders.models import Order
 
 from devstack import make_events
 from tests.functions import expect, seed

@@ -11,8 +11,7 @@ each other's orders (and moto, which copies whole tables in every transaction, s
 import json
 from typing import Any, ClassVar
 
-from bolt_merchant.domain.order_ids import order_id_for
-from bolt_merchant.models.orders import Order
+from bolt_merchant.orders.models import Order, order_id_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test

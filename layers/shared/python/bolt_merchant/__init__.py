@@ -1,12 +1,15 @@
-"""Shared layer of the Bolt checkout merchant backend.
+"""Shared layer of the Bolt checkout merchant backend, cut by feature.
 
-domain/   pure business rules (no boto3, no os.environ)
-models/   pydantic v2 models: what Bolt sends, what we answer, our catalog
-adapters/ AWS and HTTP boundaries (DynamoDB, Secrets Manager, Bolt API)
-http/     turning API Gateway proxy events into one domain call
-hooks/    which Bolt event runs which domain call
-wiring/   the adapters each function uses, built once per container
-workers/  the outbox publisher and the fan-out consumers
+core/       settings, the DynamoDB client, the error table, shared values and money, observability, JSON APIs
+bolt/       Bolt's signature and signed endpoints, its secret, its API client, the cart it sends
+catalog/    products, discount codes and store settings, and the catalog table
+checkout/   one module per hook (its models, rules and route), pricing, carts, the storefront API, their store
+orders/     the order and its outbox events, the orders table
+payments/   the transaction state machine, transaction and credit-card webhooks, the store they write through
+backoffice/ operator operations on Bolt's Transactions API and their IAM-authorised API
+fanout/     the outbox publisher and the consumers (confirmation email, fulfilment hand-off)
 
-A handler imports only the modules its function uses, so that cold starts load nothing else.
+Rules take their stores and clients as parameters and never touch boto3, os.environ or HTTP themselves; each
+factory lives beside the adapter it builds. A handler imports only what its function uses, so that cold starts
+load nothing else.
 """

@@ -1,0 +1,199 @@
+"""The back-office API (AWS_IAM-authorised routes): the order view and Bolt transaction operations, with operator
+idempotency (Powertools Idempotency on the IdempotencyTable).
+
+Answers are JSON; failures are {"status": "failure", "error": {code, message}} with the back office's codes, from
+the error table (core/errors.py):
+  200  done (a replay of an earlier answer carries `Idempotent-Replayed: true`)
+  400  the body is not JSON we read; 413 it is too large
+  404  unknown order
+  409  the order's state forbids it; or a request with the same Idempotency-Key is still running, here or at Bolt
+       (with Retry-After)
+  422  invalid body, amount or line items; an Idempotency-Key reused for a different request; or Bolt refused the
+       request as invalid (Bolt's message is passed on)
+  502  Bolt failed in a way the operator cannot fix (transaction unknown to Bolt, our API key refused, an answer we
+       cannot read, a declined refund)
+  503  Bolt or AWS unavailable after retries (with Retry-After); nothing was recorded as done, retry with the same key
+"""
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyInconsistentStateError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from bolt_merchant.backoffice import operations
+from bolt_merchant.backoffice.models import CancelRequest, CaptureRequest, FulfilmentRequest, RefundRequest
+from bolt_merchant.backoffice.operations import (
+    BoltTransactions,
+    Operation,
+    OperationContext,
+    OperationResult,
+    OrderAdminStore,
+)
+from bolt_merchant.core.api import Codes, json_api, json_body, json_response, validated
+from bolt_merchant.core.aws import dynamodb
+from bolt_merchant.core.errors import DependencyUnavailable, InProgress, Invalid, KeyReused, NotFound
+from bolt_merchant.core.models import is_reference
+from bolt_merchant.core.observability import count, logger
+from bolt_merchant.core.settings import max_body_bytes, now, per_container, settings
+from bolt_merchant.payments.store import transaction_store
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, Bolt's own limit for keys we derive from it
+
+Request = TypeVar("Request", bound=BaseModel)
+Run = Callable[[OperationContext, Request, OrderAdminStore, BoltTransactions], OperationResult]
+
+
+# Bolt keeps Idempotency-Keys for 24 hours (reference §5.8): ours live as long, so a retry inside Bolt's window is
+# answered by us, and one after it still cannot act twice (Bolt ids make the ledger write a no-op).
+RECORD_LIFETIME = timedelta(hours=24)
+_REPLAYED = "replayed"
+
+
+def _run(*, operation: dict[str, str], action: Callable[[], dict[str, Any]]) -> dict[str, Any]:  # noqa: ARG001 - `operation` is what Powertools hashes
+    return action()
+
+
+class OperationRecords:
+    def __init__(self, client: "DynamoDBClient", table: str, name: str = "order-admin") -> None:
+        self.config = IdempotencyConfig(
+            event_key_jmespath="key",
+            payload_validation_jmespath="fingerprint",
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=int(RECORD_LIFETIME.total_seconds()),
+            response_hook=self._replayed,
+        )
+        # key_prefix: records must not depend on the function's generated name or the code's module path.
+        self._once = idempotent_function(
+            _run,
+            data_keyword_argument="operation",
+            persistence_store=DynamoDBPersistenceLayer(table_name=table, boto3_client=client),
+            config=self.config,
+            key_prefix=name,
+        )
+
+    @staticmethod
+    def _replayed(response: Any, idempotent_data: DataRecord) -> Any:  # noqa: ARG004 - Powertools' hook signature
+        return {**response, _REPLAYED: True} if isinstance(response, dict) else response
+
+    def register_lambda_context(self, context: LambdaContext) -> None:
+        self.config.register_lambda_context(context)
+
+    def run(
+        self, key: str, request_fingerprint: str, action: Callable[[], dict[str, Any]]
+    ) -> tuple[dict[str, Any], bool]:
+        """(answer, replayed): action()'s answer the first time `key` is seen, the stored one every later time."""
+        try:
+            answer = cast(
+                dict[str, Any],
+                self._once(operation={"key": key, "fingerprint": request_fingerprint}, action=action),
+            )
+        except IdempotencyValidationError as exc:
+            message = f"This {IDEMPOTENCY_HEADER} was already used for a different request to this order and operation"
+            raise KeyReused(message) from exc
+        except IdempotencyAlreadyInProgressError as exc:
+            message = f"A request with this {IDEMPOTENCY_HEADER} is still being processed; retry shortly"
+            raise InProgress(message) from exc
+        except (IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError) as exc:
+            raise DependencyUnavailable("operation records unavailable") from exc
+        replayed = bool(answer.get(_REPLAYED))
+        return {k: v for k, v in answer.items() if k != _REPLAYED}, replayed
+
+
+@per_container
+def operation_records() -> OperationRecords:
+    return OperationRecords(dynamodb(), settings().require("idempotency_table"))
+
+
+def _checked_order_id(order_id: str) -> str:
+    """Path parameters end up in DynamoDB keys: anything that cannot be an order id is simply not found."""
+    if not is_reference(order_id):
+        raise NotFound("Order not found")
+    return order_id
+
+
+def _operator_key(supplied: str | None) -> str | None:
+    if supplied is not None and not _IDEMPOTENCY_KEY.fullmatch(supplied):
+        raise Invalid(f"{IDEMPOTENCY_HEADER} must be 1-255 visible ASCII characters")
+    return supplied
+
+
+def _bolt() -> BoltTransactions:
+    # Imported on first use: only an operation calls Bolt (an order view does not), and the client loads requests.
+    from bolt_merchant.bolt.api import backoffice_bolt_api
+
+    return backoffice_bolt_api()
+
+
+def order_admin_app() -> APIGatewayRestResolver:
+    app = json_api(Codes.ADMIN)
+
+    def operate(order_id: str, operation: Operation, model: type[Request], run: Run[Request]) -> Response[Any]:
+        checked = _checked_order_id(order_id)
+        event = app.current_event
+        list_field = "line_items" if operation == "line-items" else None
+        body = json_body(event, max_body_bytes(), empty_is_object=True, list_field=list_field)
+        request = validated(model, body)
+        request_fingerprint = operations.fingerprint(request)
+        supplied = _operator_key(event.headers.get(IDEMPOTENCY_HEADER))
+        key = operations.operation_key(checked, operation, request_fingerprint, supplied)
+        context = OperationContext(order_id=checked, key=key, now=now())
+
+        def action() -> dict[str, Any]:
+            done = run(context, request, transaction_store(), _bolt())
+            for alert in done.alerts:
+                count(alert)
+            view = operations.order_view(done.order).model_dump(mode="json", exclude={"timeline"})
+            return {"status": "success", "operation": operation, "result": done.result, "order": view}
+
+        records = operation_records()
+        records.register_lambda_context(app.lambda_context)
+        answer, replayed = records.run(key, request_fingerprint, action)
+        count("BackofficeReplayed" if replayed else f"Backoffice{operation.title().replace('-', '')}")
+        # the audit trail: which IAM principal (AWS_IAM authorisation) asked for what on which order
+        operator = event.request_context.identity.user_arn
+        logger.info(
+            "back-office operation answered",
+            extra={"operation": operation, "order_id": checked, "replayed": replayed, "operator": operator},
+        )
+        return json_response(HTTPStatus.OK, answer, {REPLAYED_HEADER: "true"} if replayed else None)
+
+    @app.get("/orders/<order_id>")
+    def read_order(order_id: str) -> Response[Any]:
+        view = operations.get_order(_checked_order_id(order_id), transaction_store())
+        return json_response(HTTPStatus.OK, view.model_dump(mode="json"))
+
+    @app.post("/orders/<order_id>/capture")
+    def capture(order_id: str) -> Response[Any]:
+        return operate(order_id, "capture", CaptureRequest, operations.capture)
+
+    @app.post("/orders/<order_id>/refund")
+    def refund(order_id: str) -> Response[Any]:
+        return operate(order_id, "refund", RefundRequest, operations.refund)
+
+    @app.post("/orders/<order_id>/cancel")
+    def cancel(order_id: str) -> Response[Any]:
+        return operate(order_id, "cancel", CancelRequest, operations.cancel)
+
+    @app.patch("/orders/<order_id>/line-items")
+    def line_items(order_id: str) -> Response[Any]:
+        return operate(order_id, "line-items", FulfilmentRequest, operations.fulfil)
+
+    return app

@@ -1,0 +1,148 @@
+"""The back-office API (ours, IAM-authorised): operator requests, Bolt's answers to our actions, order views.
+
+Operator requests forbid unknown fields: a misspelt "ammount" must be refused, not read as "capture everything".
+"""
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bolt_merchant.core.models import InboundModel, OwnModel, ShortText
+from bolt_merchant.payments.transactions import BoltTransaction
+
+# Operator amounts are plain integer cents; their range (> 0, <= what is left) is the domain's to judge, so a
+# zero or negative amount is a 422 with a useful message rather than a schema error.
+OperatorCents = Annotated[int, Field(strict=True, ge=-(10**12), le=10**12)]
+
+
+LineItemKey = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+Note = Annotated[str, Field(max_length=500)]
+
+
+class OperatorRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, frozen=True)
+
+
+class CaptureRequest(OperatorRequest):
+    amount: OperatorCents | None = None
+
+
+class RestockLine(OperatorRequest):
+    line_item_key: LineItemKey
+    quantity: Annotated[int, Field(strict=True, ge=1, le=10_000)]
+
+
+class RefundRequest(OperatorRequest):
+    amount: OperatorCents | None = None
+    reason: Note | None = None
+    restock: bool = False
+    # With restock: which units go back to stock; without it, every unit not restocked yet.
+    line_items: Annotated[list[RestockLine], Field(min_length=1, max_length=100)] | None = None
+
+
+class CancelRequest(OperatorRequest):
+    reason: Note | None = None
+
+
+class FulfilledLine(OperatorRequest):
+    line_item_key: LineItemKey
+    fulfilled_quantity: Annotated[int, Field(strict=True, ge=0, le=10_000)]
+
+
+class Tracking(OperatorRequest):
+    carrier: Annotated[str, Field(min_length=1, max_length=64)]
+    tracking_number: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class FulfilmentRequest(OperatorRequest):
+    """PATCH line-items: the body is the list itself, or {"line_items": [...], "tracking": {...}}."""
+
+    line_items: Annotated[list[FulfilledLine], Field(min_length=1, max_length=100)]
+    tracking: Tracking | None = None
+
+
+# ---------------------------------------------------------------- Bolt's answers to our actions (reference §5.3-§5.5)
+class CreditStatus(InboundModel):
+    status: ShortText | None = None
+
+
+class VoidStatus(InboundModel):
+    status: ShortText | None = None
+
+
+class ActionAnswer(BoltTransaction):
+    """The transaction Bolt answers a capture or void with, or the new cc_credit transaction of a refund."""
+
+    credit: CreditStatus | None = None
+    void: VoidStatus | None = None
+
+
+# ---------------------------------------------------------------- what the operator sees
+class LineView(OwnModel):
+    line_item_key: str
+    sku: str
+    name: str
+    quantity: int
+    unit_price: int
+    total: int
+    fulfilled_quantity: int
+    restocked_quantity: int
+
+
+class MoneyView(OwnModel):
+    authorized: int
+    captured: int
+    refunded: int
+    capturable: int
+    refundable: int
+
+
+class BoltAmountView(OwnModel):
+    id: str
+    amount: int
+
+
+class BoltView(OwnModel):
+    order_token: str | None
+    transaction_reference: str | None
+    captures: list[BoltAmountView]
+    credits: list[BoltAmountView]
+    authorization_closed: bool
+
+
+class TimelineEntry(OwnModel):
+    key: str
+    type: str
+    transaction_id: str | None
+    amount: int
+    applied: bool
+    note: str
+    recorded_at: str
+
+
+class ShipmentView(OwnModel):
+    carrier: str
+    tracking_number: str
+    items: dict[str, int]
+    reported_at: datetime
+
+
+class OrderView(OwnModel):
+    order_id: str
+    status: str
+    payment_phase: str
+    fulfilment_status: str
+    hold_reason: str | None
+    currency: str
+    totals: dict[str, int]
+    amounts: MoneyView
+    items: list[LineView]
+    shipments: list[ShipmentView]
+    bolt: BoltView
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    timeline: list[TimelineEntry] | None = None

@@ -1,0 +1,597 @@
+"""Back-office order operations on Bolt's Transactions API: capture, refund, cancel (void), fulfil, and the order view.
+
+Every operation checks the order's state first (Conflict) and then the amount (Invalid), calls Bolt once with an
+Idempotency-Key derived from the operation's own key, and records Bolt's answer through the same state machine the
+webhooks use (apply_event), with optimistic retries. Captures and credits are counted by their Bolt ids, so the echo
+webhook Bolt may still send is a duplicate, and the ledger holds one entry per Bolt id.
+
+No AWS and no environment here: the store and the Bolt client come in through the ports below.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ValidationError
+
+from bolt_merchant.backoffice.models import (
+    ActionAnswer,
+    BoltAmountView,
+    BoltView,
+    CancelRequest,
+    CaptureRequest,
+    FulfilmentRequest,
+    LineView,
+    MoneyView,
+    OrderView,
+    RefundRequest,
+    ShipmentView,
+    TimelineEntry,
+)
+from bolt_merchant.core.errors import AdminCode, Conflict, DependencyUnavailable, Invalid, NotFound, UpstreamFailed
+from bolt_merchant.orders.models import Order, OutboxEvent, TrackedShipment
+from bolt_merchant.payments.transactions import (
+    CaptureInfo,
+    LedgerEntry,
+    LedgerRecord,
+    StaleOrder,
+    TransactionEvent,
+    Transition,
+    apply_event,
+)
+
+_OPTIMISTIC_ATTEMPTS = 5
+_SUCCEEDED = "succeeded"
+# Statuses Bolt answers a successful action with (bolt-magento2 accepts the same, reference §5.3-§5.5).
+_CREDIT_OK = frozenset({"completed", "in_progress", "created", "authorized"})
+_CREDIT_REFUSED = frozenset({"declined", "error", "failed"})
+_VOID_OK = frozenset({"cancelled", "completed"})
+
+Operation = Literal["capture", "refund", "cancel", "line-items"]
+FulfilmentStatus = Literal["unfulfilled", "partially_fulfilled", "fulfilled"]
+
+
+def _invalid_amount(message: str) -> Invalid:
+    return Invalid(message, AdminCode.INVALID_AMOUNT)
+
+
+def _invalid_lines(message: str) -> Invalid:
+    return Invalid(message, AdminCode.INVALID_LINE_ITEMS)
+
+
+# ---------------------------------------------------------------- ports
+class OrderAdminStore(Protocol):
+    def get_order(self, order_id: str) -> Order | None: ...
+
+    def ledger(self, order_id: str) -> list[LedgerRecord]: ...
+
+    def apply_transition(self, before: Order, transition: Transition, restock: Mapping[str, int] | None = None) -> None:
+        """The order at before.version, its ledger, outbox events and stock release, plus `restock` (sku -> units)
+        put back into the catalog's inventory, in one transaction. Raises StaleOrder."""
+        ...
+
+
+class BoltTransactions(Protocol):
+    def capture(
+        self, reference: str, amount: int, currency: str, idempotency_key: str, merchant_event_id: str | None = None
+    ) -> dict[str, Any]: ...
+
+    def credit(
+        self, reference: str, amount: int, currency: str, idempotency_key: str, merchant_event_id: str | None = None
+    ) -> dict[str, Any]: ...
+
+    def void(self, reference: str, idempotency_key: str, merchant_event_id: str | None = None) -> dict[str, Any]: ...
+
+    def track_shipment(
+        self, reference: str, carrier: str, tracking_number: str, items: list[dict[str, Any]], idempotency_key: str
+    ) -> dict[str, Any]: ...
+
+
+# ---------------------------------------------------------------- operation identity
+def fingerprint(request: BaseModel) -> str:
+    """The request's meaning, not its bytes: key order, whitespace and explicit defaults do not change it."""
+    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def operation_key(order_id: str, operation: Operation, request_fingerprint: str, idempotency_key: str | None) -> str:
+    """Scoped to the order and the operation. Without the caller's Idempotency-Key, the same body for the same
+    order and operation counts as a retry (send distinct keys to make two identical refunds on purpose)."""
+    if idempotency_key:
+        return f"{order_id}:{operation}:key:{idempotency_key}"
+    return f"{order_id}:{operation}:body:{request_fingerprint}"
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256("|".join(str(part) for part in parts).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class OperationContext:
+    order_id: str
+    key: str  # operation_key(): the same for every retry of one operator request
+    now: datetime
+
+    def bolt_key(self, *parts: object) -> str:
+        """Bolt's Idempotency-Key: one per operator request and resolved Bolt call, so a retry after a timeout or a
+        lost answer replays on Bolt's side instead of acting twice. The resolved amount is part of it: a default
+        amount that changed meanwhile is a different request, and Bolt refuses a key reused for another body."""
+        return f"bo-{_digest(self.key, *parts)[:48]}"
+
+    @property
+    def merchant_event_id(self) -> str:
+        return f"bo-{_digest(self.key)[:32]}"
+
+
+@dataclass(frozen=True)
+class OperationResult:
+    operation: Operation
+    order: Order
+    result: dict[str, Any]
+    alerts: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------- reading
+def load(store: OrderAdminStore, order_id: str) -> Order:
+    order = store.get_order(order_id)
+    if order is None:
+        raise NotFound("Order not found")
+    return order
+
+
+def capturable(order: Order) -> int:
+    if order.phase != "authorized" or order.authorization_closed or order.hold_reason:
+        return 0
+    return max(0, order.authorized - order.captured)
+
+
+def refundable(order: Order) -> int:
+    return max(0, order.captured - order.refunded)
+
+
+def fulfilment_status(order: Order) -> FulfilmentStatus:
+    done = sum(min(order.fulfilled.get(line.sku, 0), line.quantity) for line in order.lines)
+    if done == 0:
+        return "unfulfilled"
+    return "fulfilled" if done >= sum(line.quantity for line in order.lines) else "partially_fulfilled"
+
+
+def order_view(order: Order, ledger: list[LedgerRecord] | None = None) -> OrderView:
+    timeline = None
+    if ledger is not None:
+        ordered = sorted(ledger, key=lambda record: (record.recorded_at, record.key))
+        timeline = [
+            TimelineEntry(
+                key=r.key,
+                type=r.hook_type,
+                transaction_id=r.transaction_id,
+                amount=r.amount,
+                applied=r.applied,
+                note=r.note,
+                recorded_at=r.recorded_at,
+            )
+            for r in ordered
+        ]
+    return OrderView(
+        order_id=order.order_id,
+        status=order.status,
+        payment_phase=order.phase,
+        fulfilment_status=fulfilment_status(order),
+        hold_reason=order.hold_reason,
+        currency=order.currency,
+        totals=order.totals.model_dump(),
+        amounts=MoneyView(
+            authorized=order.authorized,
+            captured=order.captured,
+            refunded=order.refunded,
+            capturable=capturable(order),
+            refundable=refundable(order),
+        ),
+        items=[
+            LineView(
+                line_item_key=line.sku,
+                sku=line.sku,
+                name=line.name,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                total=line.total,
+                fulfilled_quantity=order.fulfilled.get(line.sku, 0),
+                restocked_quantity=order.restocked.get(line.sku, 0),
+            )
+            for line in order.lines
+        ],
+        shipments=[ShipmentView.model_validate(s.model_dump()) for s in order.shipments],
+        bolt=BoltView(
+            order_token=order.bolt_order_token,
+            transaction_reference=order.bolt_transaction_reference,
+            captures=[BoltAmountView(id=k, amount=v) for k, v in order.captures.items()],
+            credits=[BoltAmountView(id=k, amount=v) for k, v in order.credits.items()],
+            authorization_closed=order.authorization_closed,
+        ),
+        version=order.version,
+        created_at=order.created_at,
+        updated_at=order.updated_at,
+        timeline=timeline,
+    )
+
+
+def get_order(order_id: str, store: OrderAdminStore) -> OrderView:
+    order = load(store, order_id)
+    return order_view(order, store.ledger(order_id))
+
+
+# ---------------------------------------------------------------- shared steps
+def _reference(order: Order) -> str:
+    if not order.bolt_transaction_reference:
+        raise Conflict("The order has no Bolt transaction yet (no authorisation has been reported)")
+    return order.bolt_transaction_reference
+
+
+def _check_amount(amount: int, limit: int, verb: str, what: str) -> None:
+    if amount <= 0:
+        raise _invalid_amount(f"The {verb} amount must be a positive number of cents")
+    if amount > limit:
+        raise _invalid_amount(f"The {verb} amount {amount} exceeds {what} ({limit})")
+
+
+def _answer(raw: Any) -> ActionAnswer:
+    try:
+        return ActionAnswer.model_validate(raw)
+    except ValidationError as exc:
+        raise UpstreamFailed("Bolt's answer could not be read") from exc
+
+
+def _noted(transition: Transition, note: str) -> Transition:
+    transition.ledger = [replace(e, note=f"{note}; {e.note}" if e.note else note) for e in transition.ledger]
+    return transition
+
+
+Extension = Callable[[Order, Transition], tuple[Transition, dict[str, int]]]
+
+
+def _record(
+    store: OrderAdminStore,
+    context: OperationContext,
+    event: TransactionEvent,
+    note: str,
+    extend: Extension | None = None,
+) -> tuple[Order, tuple[str, ...], dict[str, int]]:
+    """Apply Bolt's answer to the order as it is now; an order changed meanwhile (a webhook) is read again."""
+    for _ in range(_OPTIMISTIC_ATTEMPTS):
+        order = load(store, context.order_id)
+        transition = _noted(apply_event(order, event, context.now), note)
+        restocked: dict[str, int] = {}
+        if extend is not None:
+            transition, restocked = extend(order, transition)
+        if not transition.ledger:  # already recorded: by an earlier attempt or by the webhook
+            return order, tuple(transition.alerts), {}
+        try:
+            store.apply_transition(order, transition, restocked)
+        except StaleOrder:
+            continue
+        return transition.order, tuple(transition.alerts), restocked
+    raise DependencyUnavailable("the order kept changing while recording Bolt's answer")
+
+
+def _with_reason(action: str, reason: str | None) -> str:
+    return f"back office {action}: {reason.strip()[:200]}" if reason and reason.strip() else f"back office {action}"
+
+
+# ---------------------------------------------------------------- capture
+def capture(
+    context: OperationContext, request: CaptureRequest, store: OrderAdminStore, bolt: BoltTransactions
+) -> OperationResult:
+    """Capture `amount` (default: all that is left) of the authorisation."""
+    order = load(store, context.order_id)
+    if order.phase == "cancelled":
+        raise Conflict("The order is cancelled")
+    if order.hold_reason:
+        raise Conflict(f"The order is on hold ({order.hold_reason}); resolve that before capturing")
+    if order.phase != "authorized":
+        raise Conflict("The payment is not authorised (it may still be under review)")
+    if order.authorization_closed:
+        raise Conflict("The rest of the authorisation was voided; nothing more can be captured")
+    remaining = order.authorized - order.captured
+    if remaining <= 0:
+        raise Conflict("Nothing left to capture: the authorisation is fully captured")
+    amount = request.amount if request.amount is not None else remaining
+    _check_amount(amount, remaining, "capture", "the remaining authorisation")
+    reference = _reference(order)
+
+    answer = _answer(
+        bolt.capture(
+            reference,
+            amount,
+            order.currency,
+            context.bolt_key("capture", reference, amount),
+            context.merchant_event_id,
+        )
+    )
+    captures = tuple(
+        CaptureInfo(c.id, c.amount or 0) for c in answer.captures if (c.status or _SUCCEEDED) == _SUCCEEDED
+    )
+    capture_id = _this_capture(order, captures, amount)
+    event = TransactionEvent(
+        hook_type="capture",
+        transaction_id=answer.id,
+        reference=answer.reference or reference,
+        amount=answer.amount,
+        currency=answer.currency,
+        display_id=order.order_id,
+        captures=captures,
+    )
+    after, alerts, _ = _record(store, context, event, "back office capture")
+    result = {"capture_id": capture_id, "amount": amount, "transaction_reference": reference}
+    return OperationResult("capture", after, result, alerts)
+
+
+def _this_capture(order: Order, captures: tuple[CaptureInfo, ...], amount: int) -> str:
+    """The capture this call made: the one Bolt lists that we did not know, or, when Bolt replayed an answer we
+    already recorded, the known one of that amount."""
+    new = [c for c in captures if c.capture_id not in order.captures]
+    for candidates in (new, [c for c in captures if c.capture_id in order.captures]):
+        matching = [c for c in candidates if c.amount == amount]
+        if matching:
+            return matching[-1].capture_id
+    if new:
+        return new[-1].capture_id
+    raise UpstreamFailed(f"Bolt's answer lists no capture of {amount}")
+
+
+# ---------------------------------------------------------------- refund
+def refund(
+    context: OperationContext, request: RefundRequest, store: OrderAdminStore, bolt: BoltTransactions
+) -> OperationResult:
+    """Refund `amount` (default: everything captured and not refunded yet); restock the items when asked."""
+    order = load(store, context.order_id)
+    available = refundable(order)
+    if available <= 0:
+        raise Conflict("Nothing to refund: no captured funds are left unrefunded")
+    amount = request.amount if request.amount is not None else available
+    _check_amount(amount, available, "refund", "the captured amount not yet refunded")
+    plan = _restock_plan(order, request)
+    reference = _reference(order)
+
+    answer = _answer(
+        bolt.credit(
+            reference,
+            amount,
+            order.currency,
+            context.bolt_key("credit", reference, amount),
+            context.merchant_event_id,
+        )
+    )
+    status = (answer.status or "").lower()
+    credit_status = ((answer.credit.status if answer.credit else None) or "").lower()
+    if status in _CREDIT_REFUSED or credit_status in _CREDIT_REFUSED or (status and status not in _CREDIT_OK):
+        raise UpstreamFailed(f"Bolt did not complete the refund (status {status})", AdminCode.BOLT_REJECTED)
+    if not answer.id:
+        raise UpstreamFailed("Bolt's refund answer has no transaction id")
+    credit_id = answer.id
+    refunded = answer.amount if answer.amount is not None else amount
+    event = TransactionEvent(
+        hook_type="credit",
+        transaction_id=credit_id,
+        reference=answer.reference,
+        amount=refunded,
+        currency=answer.currency or order.currency,
+        display_id=order.order_id,
+        source_reference=reference,
+    )
+    extend = _restocking(plan, credit_id, context.now) if plan is not None else None
+    after, alerts, restocked = _record(store, context, event, _with_reason("refund", request.reason), extend)
+    result = {
+        "credit_id": credit_id,
+        "credit_reference": answer.reference,
+        "amount": refunded,
+        "transaction_reference": reference,
+        "restocked": restocked,
+    }
+    return OperationResult("refund", after, result, alerts)
+
+
+def _restock_plan(order: Order, request: RefundRequest) -> dict[str, int] | None:
+    """Units to put back (sku -> at most), checked against what is left to restock; None when not restocking."""
+    if not request.restock:
+        if request.line_items is not None:
+            raise _invalid_lines("line_items name the units to restock: send them with restock: true")
+        return None
+    lines = {line.sku: line for line in order.lines}
+    if request.line_items is None:
+        return {sku: line.quantity for sku, line in lines.items()}
+    plan: dict[str, int] = {}
+    for item in request.line_items:
+        line = lines.get(item.line_item_key)
+        if line is None:
+            raise _invalid_lines(f"Unknown line_item_key {item.line_item_key[:64]!r}")
+        if item.line_item_key in plan:
+            raise _invalid_lines(f"line_item_key {item.line_item_key!r} is listed twice")
+        left = line.quantity - order.restocked.get(line.sku, 0)
+        if item.quantity > left:
+            raise _invalid_lines(f"Only {left} unit(s) of {line.sku} can still be restocked")
+        plan[line.sku] = item.quantity
+    return plan
+
+
+def _restocking(plan: Mapping[str, int], credit_id: str, now: datetime) -> Extension:
+    """Restocks ride on the credit's write (or on their own when the credit was recorded already), once per unit."""
+
+    def extend(before: Order, transition: Transition) -> tuple[Transition, dict[str, int]]:
+        if not before.inventory_reserved:  # released on cancellation, or everything restocked already
+            return transition, {}
+        lines = {line.sku: line.quantity for line in before.lines}
+        units = {
+            sku: count
+            for sku, wanted in plan.items()
+            if (count := min(wanted, lines.get(sku, 0) - before.restocked.get(sku, 0))) > 0
+        }
+        if not units:
+            return transition, {}
+        base = (
+            transition.order
+            if transition.ledger
+            else before.model_copy(update={"version": before.version + 1, "updated_at": now})
+        )
+        restocked = dict(base.restocked)
+        for sku, count in units.items():
+            restocked[sku] = restocked.get(sku, 0) + count
+        everything = all(restocked.get(sku, 0) >= quantity for sku, quantity in lines.items())
+        order = base.model_copy(update={"restocked": restocked, "inventory_reserved": not everything})
+        note = "back office restock: " + ", ".join(f"{sku} x{count}" for sku, count in sorted(units.items()))
+        entry = LedgerEntry(f"restock#{credit_id}", "restock", credit_id, 0, True, note)
+        event = OutboxEvent(
+            event_id=f"{order.order_id}:v{order.version}:restocked",
+            event_type="order.restocked",
+            order_id=order.order_id,
+            occurred_at=now,
+            detail={"units": sum(units.values()), "credit_id": credit_id},
+        )
+        extended = Transition(
+            order=order,
+            ledger=[*transition.ledger, entry],
+            events=[*transition.events, event],
+            alerts=transition.alerts,
+            release_inventory=transition.release_inventory,
+        )
+        return extended, units
+
+    return extend
+
+
+# ---------------------------------------------------------------- cancel
+def cancel(
+    context: OperationContext, request: CancelRequest, store: OrderAdminStore, bolt: BoltTransactions
+) -> OperationResult:
+    """Void the authorisation: only before any capture and before anything was fulfilled."""
+    order = load(store, context.order_id)
+    if order.phase == "cancelled":
+        raise Conflict("The order is already cancelled")
+    if order.captures:
+        raise Conflict("Funds were captured for this order: refund them instead of cancelling")
+    if any(order.fulfilled.values()):
+        raise Conflict("Items of this order were fulfilled: it cannot be cancelled")
+    reference = _reference(order)
+
+    answer = _answer(bolt.void(reference, context.bolt_key("void", reference), context.merchant_event_id))
+    status = (answer.status or "cancelled").lower()
+    if status not in _VOID_OK:
+        raise UpstreamFailed(f"Bolt did not void the transaction (status {status})", AdminCode.BOLT_REJECTED)
+    event = TransactionEvent(
+        hook_type="void",
+        transaction_id=answer.id or reference,
+        reference=answer.reference or reference,
+        amount=None,
+        currency=answer.currency,
+        display_id=order.order_id,
+    )
+    after, alerts, _ = _record(store, context, event, _with_reason("cancel", request.reason))
+    return OperationResult("cancel", after, {"transaction_reference": reference, "status": status}, alerts)
+
+
+# ---------------------------------------------------------------- fulfilment
+def _check_fulfillable(order: Order) -> None:
+    if order.phase == "cancelled":
+        raise Conflict("The order is cancelled")
+    if order.hold_reason:
+        raise Conflict(f"The order is on hold ({order.hold_reason}); resolve that before fulfilling")
+    if order.phase != "authorized":
+        raise Conflict("The payment is not authorised: nothing can be fulfilled yet")
+
+
+def _fulfilment_targets(order: Order, request: FulfilmentRequest) -> dict[str, int]:
+    ordered = {line.sku: line.quantity for line in order.lines}
+    targets: dict[str, int] = {}
+    for item in request.line_items:
+        key = item.line_item_key
+        if key not in ordered:
+            raise _invalid_lines(f"Unknown line_item_key {key[:64]!r}")
+        if key in targets:
+            raise _invalid_lines(f"line_item_key {key!r} is listed twice")
+        if item.fulfilled_quantity > ordered[key]:
+            raise _invalid_lines(f"fulfilled_quantity of {key} exceeds the {ordered[key]} ordered")
+        already = order.fulfilled.get(key, 0)
+        if item.fulfilled_quantity < already:
+            raise Conflict(f"{already} unit(s) of {key} are already fulfilled; fulfilled quantities never decrease")
+        targets[key] = item.fulfilled_quantity
+    return targets
+
+
+def fulfil(
+    context: OperationContext, request: FulfilmentRequest, store: OrderAdminStore, bolt: BoltTransactions
+) -> OperationResult:
+    """Record fulfilled quantities (absolute, never decreasing) and report tracking to Bolt when given."""
+    order = load(store, context.order_id)
+    _check_fulfillable(order)
+    targets = _fulfilment_targets(order, request)
+    shipment = None
+    if request.tracking is not None:
+        reference = _reference(order)
+        increments = {
+            key: quantity - order.fulfilled.get(key, 0)
+            for key, quantity in targets.items()
+            if quantity > order.fulfilled.get(key, 0)
+        }
+        shipped = increments or {key: quantity for key, quantity in targets.items() if quantity}
+        items = [{"reference": key, "sku": key, "quantity": count} for key, count in sorted(shipped.items())]
+        tracking = request.tracking
+        bolt.track_shipment(
+            reference,
+            tracking.carrier,
+            tracking.tracking_number,
+            items,
+            context.bolt_key("track_shipment", reference, tracking.carrier, tracking.tracking_number, items),
+        )
+        shipment = TrackedShipment(
+            carrier=tracking.carrier,
+            tracking_number=tracking.tracking_number,
+            items=shipped,
+            reported_at=context.now,
+        )
+    for _ in range(_OPTIMISTIC_ATTEMPTS):
+        current = load(store, context.order_id)
+        _check_fulfillable(current)
+        fulfilled = {**current.fulfilled, **_fulfilment_targets(current, request)}
+        known = {(s.carrier, s.tracking_number) for s in current.shipments}
+        new_shipment = shipment is not None and (shipment.carrier, shipment.tracking_number) not in known
+        if fulfilled == current.fulfilled and not new_shipment:
+            return OperationResult("line-items", current, {"changed": False})
+        after = current.model_copy(
+            update={
+                "fulfilled": fulfilled,
+                "shipments": [*current.shipments, shipment] if new_shipment else current.shipments,
+                "version": current.version + 1,
+                "updated_at": context.now,
+            }
+        )
+        status = fulfilment_status(after)
+        note = "back office fulfilment: " + ", ".join(
+            f"{line.sku} {fulfilled.get(line.sku, 0)}/{line.quantity}" for line in after.lines
+        )
+        if new_shipment and shipment is not None:
+            note += f"; tracking {shipment.carrier} {shipment.tracking_number}"
+        transition = Transition(
+            order=after,
+            ledger=[LedgerEntry(f"fulfilment#v{after.version}", "fulfilment", None, 0, True, note)],
+            events=[
+                OutboxEvent(
+                    event_id=f"{after.order_id}:v{after.version}",
+                    event_type="order.fulfilment_updated",
+                    order_id=after.order_id,
+                    occurred_at=context.now,
+                    detail={
+                        "fulfilment_status": status,
+                        "fulfilled_units": sum(fulfilled.values()),
+                        "ordered_units": sum(line.quantity for line in after.lines),
+                    },
+                )
+            ],
+        )
+        try:
+            store.apply_transition(current, transition, {})
+        except StaleOrder:
+            continue
+        return OperationResult("line-items", after, {"changed": True, "fulfilment_status": status})
+    raise DependencyUnavailable("the order kept changing while recording fulfilment")

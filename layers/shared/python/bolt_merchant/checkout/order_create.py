@@ -1,0 +1,355 @@
+"""order.create (reference §3.3, pre-authorisation): Bolt's cart checked against ours to the cent, then the order
+created, stock reserved, discount uses counted and the cart closed in one transaction (DynamoCheckoutStore)."""
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bolt_merchant.bolt.cart import Cart
+from bolt_merchant.bolt.signed import Hook
+from bolt_merchant.catalog import discount_key, product_key
+from bolt_merchant.catalog.models import CatalogReader, CatalogView
+from bolt_merchant.catalog.store import catalog
+from bolt_merchant.checkout.carts import (
+    CheckoutSnapshot,
+    CheckoutStore,
+    DiscountExhausted,
+    DiscountRecord,
+    OrderExists,
+    OutOfStock,
+    PricingContext,
+    StoredCart,
+    evaluate_all,
+    normalise_code,
+)
+from bolt_merchant.checkout.pricing import PricedChoice, compute_tax, price_choice, priced_cart, region_key
+from bolt_merchant.checkout.store import DynamoCartStore, cart_from_item, discount_keys, discount_records
+from bolt_merchant.core.aws import dynamodb, error_code, failure
+from bolt_merchant.core.errors import BoltCode, DependencyUnavailable, Invalid, RequestRefused
+from bolt_merchant.core.models import AppliedDiscount, CartLine, CurrencyCode, InboundModel, OwnModel, ShortText
+from bolt_merchant.core.settings import now, order_received_url, per_container, settings
+from bolt_merchant.orders import cart_key, order_key
+from bolt_merchant.orders.models import Order, OrderTotals, OutboxEvent, ShippingChoice, order_id_for
+from bolt_merchant.orders.table import event_item, order_from_item, order_item, read_order
+
+
+class BoltOrder(InboundModel):
+    token: ShortText | None = None
+    cart: Cart
+
+
+class OrderCreateRequest(InboundModel):
+    """order.create (pre-authorisation): Bolt's order token and the cart the shopper is paying for."""
+
+    order: BoltOrder
+    currency: CurrencyCode | None = None
+
+
+class OrderCreatedData(OwnModel):
+    display_id: str
+    order_received_url: str
+    total: int
+
+
+TOTAL_TOLERANCE_CENTS = 1  # Bolt and the plugins allow one cent of rounding difference
+
+
+def create_order(
+    request: OrderCreateRequest,
+    catalog: CatalogReader,
+    store: CheckoutStore,
+    now: datetime,
+    order_received_url: Callable[[str], str],
+) -> OrderCreatedData:
+    """Validate Bolt's cart against ours to the cent, then create the order and reserve stock in one transaction.
+
+    Idempotent: a repeat for the same cart with the same total answers the same order, however many arrive at once.
+    """
+    bolt = request.order.cart
+    if bolt.order_reference is None:
+        raise Invalid("The cart has no order_reference", BoltCode.ORDER_CART_EXPIRED)
+    order_id = order_id_for(bolt.order_reference)
+    codes = list(dict.fromkeys(normalise_code(d.code or d.reference or "") for d in bolt.discounts))
+    if "" in codes:
+        raise Invalid("A discount without a code cannot be verified", BoltCode.ORDER_DISCOUNT_NOT_FOUND)
+    snapshot = store.snapshot(bolt.order_reference, order_id, codes)
+    if snapshot.order is not None:
+        return _existing(snapshot.order, bolt, order_received_url)
+    cart = snapshot.cart
+    if cart is None or cart.expires_at <= now:
+        raise Invalid("Your session timed out; please refresh your cart", BoltCode.ORDER_CART_EXPIRED)
+    if request.currency is not None and request.currency != cart.currency:
+        raise Invalid(f"The cart is priced in {cart.currency}", BoltCode.ORDER_ITEM_PRICE_UPDATED)
+    if cart.status != "open":
+        raise Invalid("An order already exists for this cart", BoltCode.ORDER_ALREADY_EXISTS)
+
+    view, bolt_lines = priced_cart(bolt, catalog)
+    lines = _verified_lines(cart, bolt_lines, bolt)
+    choice = _verified_shipping(lines, bolt, view)
+    tax_total = choice.tax.total if choice else _untaxed_delivery_tax(lines, bolt, view)
+    shipping_cost = choice.cost if choice else 0
+    subtotal = sum(line.total for line in lines)
+    discounts = _verified_discounts(
+        codes, snapshot.discounts, bolt, PricingContext(subtotal, shipping_cost, tax_total), now
+    )
+    discount_total = sum(d.amount for d in discounts)
+    totals = OrderTotals(
+        subtotal=subtotal,
+        discount=discount_total,
+        shipping=shipping_cost,
+        tax=tax_total,
+        total=subtotal - discount_total + shipping_cost + tax_total,
+    )
+    if bolt.tax_amount is not None and abs(bolt.tax_amount - tax_total) > TOTAL_TOLERANCE_CENTS:
+        raise Invalid("The tax for your cart has changed; please try again", BoltCode.ORDER_ITEM_PRICE_UPDATED)
+    if bolt.total_amount is None or abs(bolt.total_amount - totals.total) > TOTAL_TOLERANCE_CENTS:
+        raise Invalid("Your cart total has changed; please try again", BoltCode.ORDER_ITEM_PRICE_UPDATED)
+
+    order = Order(
+        order_id=order_id,
+        cart_id=cart.cart_id,
+        status="pending_payment",
+        currency=cart.currency,
+        lines=lines,
+        discounts=discounts,
+        shipping=ShippingChoice(reference=choice.reference, service=choice.service, cost=choice.cost)
+        if choice
+        else None,
+        totals=totals,
+        bolt_order_token=request.order.token,
+        contact_email=_contact_email(bolt),
+        created_at=now,
+        updated_at=now,
+    )
+    event = OutboxEvent(
+        event_id=f"{order_id}:order.created",
+        event_type="order.created",
+        order_id=order_id,
+        occurred_at=now,
+        detail={"status": order.status, "total": totals.total},
+    )
+    limits = {code: record.definition.max_uses for code, record in snapshot.discounts.items()}
+    try:
+        store.create_order(order, event, limits)
+    except OrderExists:
+        existing = store.get_order(order_id)
+        if existing is None:
+            raise Invalid("An order already exists for this cart", BoltCode.ORDER_ALREADY_EXISTS) from None
+        return _existing(existing, bolt, order_received_url)
+    except OutOfStock as exc:
+        raise Invalid(f"Item {exc.sku} is no longer available", BoltCode.ORDER_OUT_OF_INVENTORY) from exc
+    except DiscountExhausted as exc:
+        message = f"The coupon code {exc.code} can no longer be used"
+        raise Invalid(message, BoltCode.ORDER_DISCOUNT_CANNOT_APPLY) from exc
+    return OrderCreatedData(display_id=order_id, order_received_url=order_received_url(order_id), total=totals.total)
+
+
+def _contact_email(bolt: Cart) -> str | None:
+    """Where the confirmation goes: the billing email, else the shipping one."""
+    addresses = [bolt.billing_address, *(s.shipping_address for s in bolt.shipments)]
+    return next((a.email for a in addresses if a is not None and a.email), None)
+
+
+def _existing(order: Order, bolt: Cart, order_received_url: Callable[[str], str]) -> OrderCreatedData:
+    if order.status == "cancelled":
+        raise Invalid("This order was cancelled after a declined payment", BoltCode.ORDER_REJECTED)
+    if bolt.total_amount is None or abs(bolt.total_amount - order.totals.total) > TOTAL_TOLERANCE_CENTS:
+        raise Invalid("An order with a different total exists for this cart", BoltCode.ORDER_ALREADY_EXISTS)
+    return OrderCreatedData(
+        display_id=order.order_id, order_received_url=order_received_url(order.order_id), total=order.totals.total
+    )
+
+
+def _verified_lines(cart: StoredCart, current: list[CartLine], bolt: Cart) -> list[CartLine]:
+    """Bolt's items must be our cart's items, at the catalog's current prices."""
+    ours = Counter({line.sku: line.quantity for line in cart.lines})
+    theirs: Counter[str] = Counter()
+    for line in current:
+        theirs[line.sku] += line.quantity
+    if ours != theirs:
+        raise Invalid("Item details were out of date; please try again", BoltCode.ORDER_ITEM_PRICE_UPDATED)
+    prices = {line.sku: line.unit_price for line in current}
+    for item in bolt.items:
+        if item.unit_price != prices[item.catalog_sku or ""]:
+            raise Invalid("Item details were out of date; please try again", BoltCode.ORDER_ITEM_PRICE_UPDATED)
+    for line in cart.lines:
+        if line.unit_price != prices[line.sku]:
+            raise Invalid("Item details were out of date; please try again", BoltCode.ORDER_ITEM_PRICE_UPDATED)
+    return cart.lines
+
+
+def _verified_shipping(lines: list[CartLine], bolt: Cart, view: CatalogView) -> PricedChoice | None:
+    """The chosen option priced as order.tax priced it. Digital-only carts may come without one."""
+    shipment = bolt.shipments[0] if bolt.shipments else None
+    if shipment is None or not shipment.reference:
+        if not any(line.needs_shipping for line in lines):
+            return None
+        raise Invalid("No shipping option was chosen", BoltCode.ORDER_SHIPPING_PRICE_UPDATED)
+    try:
+        choice = price_choice(lines, view, shipment.reference, shipment.shipping_address)
+    except Invalid as exc:
+        raise Invalid(exc.message, BoltCode.ORDER_SHIPPING_PRICE_UPDATED) from exc
+    if shipment.cost is not None and shipment.cost != choice.cost:
+        raise Invalid("The shipping amount for your cart has changed", BoltCode.ORDER_SHIPPING_PRICE_UPDATED)
+    return choice
+
+
+def _untaxed_delivery_tax(lines: list[CartLine], bolt: Cart, view: CatalogView) -> int:
+    """Digital-only carts without a delivery option: taxed where the buyer is billed."""
+    address = bolt.billing_address
+    if address is None:
+        return 0
+    settings = view.settings.tax
+    return compute_tax(lines, 0, region_key(address.country, address.region, settings), settings).total
+
+
+def _verified_discounts(
+    codes: list[str], records: dict[str, DiscountRecord], bolt: Cart, context: PricingContext, now: datetime
+) -> list[AppliedDiscount]:
+    try:
+        applied = evaluate_all(codes, records, context, now)
+    except Invalid as exc:
+        code = (
+            BoltCode.ORDER_DISCOUNT_NOT_FOUND
+            if exc.code == BoltCode.DISCOUNT_CODE_INVALID
+            else BoltCode.ORDER_DISCOUNT_CANNOT_APPLY
+        )
+        raise Invalid(exc.message, code) from exc
+    claimed = {normalise_code(d.code or d.reference or ""): d.amount for d in bolt.discounts}
+    for discount in applied:
+        amount = claimed.get(discount.code)
+        if amount is not None and abs(amount - discount.amount) > TOTAL_TOLERANCE_CENTS:
+            raise Invalid(f"The coupon code {discount.code} no longer applies", BoltCode.ORDER_DISCOUNT_CANNOT_APPLY)
+    return applied
+
+
+_TRANSACTION_ATTEMPTS = 3
+
+
+class DynamoCheckoutStore(DynamoCartStore):
+    def get_order(self, order_id: str) -> Order | None:
+        return read_order(self._client, self._orders, order_id)
+
+    def snapshot(self, cart_id: str, order_id: str, codes: Iterable[str]) -> CheckoutSnapshot:
+        found = self._batch([cart_key(cart_id), order_key(order_id)], discount_keys(codes))
+        cart = order = None
+        for item in found[self._orders]:
+            if item["sk"]["S"] == "CART":
+                cart = cart_from_item(item)
+            else:
+                order = order_from_item(item)
+        return CheckoutSnapshot(cart=cart, order=order, discounts=discount_records(found[self._catalog]))
+
+    # ------------------------------------------------------------------ writes
+    def create_order(self, order: Order, event: OutboxEvent, discount_limits: Mapping[str, int | None]) -> None:
+        actions: list[tuple[dict[str, Any], Exception | None]] = [
+            (
+                {
+                    "Put": {
+                        "TableName": self._orders,
+                        "Item": order_item(order),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                OrderExists(order.order_id),
+            ),
+            (
+                {
+                    "Update": {
+                        "TableName": self._orders,
+                        "Key": cart_key(order.cart_id),
+                        "UpdateExpression": "SET #status = :ordered, order_id = :order",
+                        "ConditionExpression": "#status = :open",
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": {
+                            ":ordered": {"S": "ordered"},
+                            ":open": {"S": "open"},
+                            ":order": {"S": order.order_id},
+                        },
+                    }
+                },
+                OrderExists(order.order_id),
+            ),
+        ]
+        for line in order.lines:
+            actions.append(
+                (
+                    {
+                        "Update": {
+                            "TableName": self._catalog,
+                            "Key": {"pk": {"S": product_key(line.sku)}},
+                            "UpdateExpression": "SET inventory = inventory - :q ADD reserved :q",
+                            "ConditionExpression": "inventory >= :q",
+                            "ExpressionAttributeValues": {":q": {"N": str(line.quantity)}},
+                        }
+                    },
+                    OutOfStock(line.sku),
+                )
+            )
+        for discount in order.discounts:
+            use = self._count_use(discount.code, discount_limits.get(discount.code))
+            actions.append((use, DiscountExhausted(discount.code)))
+        actions.append(
+            (
+                {
+                    "Put": {
+                        "TableName": self._orders,
+                        "Item": event_item(event),
+                        "ConditionExpression": "attribute_not_exists(sk)",
+                    }
+                },
+                OrderExists(order.order_id),
+            )
+        )
+        self._transact(actions)
+
+    def _count_use(self, code: str, limit: int | None) -> dict[str, Any]:
+        update: dict[str, Any] = {
+            "TableName": self._catalog,
+            "Key": {"pk": {"S": discount_key(code)}},
+            "UpdateExpression": "ADD uses :one",
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+        }
+        if limit is not None:
+            update["ConditionExpression"] = "attribute_not_exists(uses) OR uses < :limit"
+            update["ExpressionAttributeValues"][":limit"] = {"N": str(limit)}
+        return {"Update": update}
+
+    def _transact(self, actions: list[tuple[dict[str, Any], Exception | None]]) -> None:
+        """One all-or-nothing write. A failed condition names the action that failed; a conflict with another
+        transaction is retried briefly and then reported as retryable."""
+        for attempt in range(_TRANSACTION_ATTEMPTS):
+            try:
+                self._client.transact_write_items(TransactItems=[action for action, _ in actions])  # type: ignore[misc]
+                return
+            except BotoCoreError as exc:
+                raise DependencyUnavailable(f"order write unreachable: {type(exc).__name__}") from exc
+            except ClientError as exc:
+                outcome = failure("order write", exc)
+                if isinstance(outcome, RequestRefused) or error_code(exc) != "TransactionCanceledException":
+                    raise outcome from exc
+                reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+                for (_, condition_failed), reason in zip(actions, reasons, strict=False):
+                    if reason == "ConditionalCheckFailed" and condition_failed is not None:
+                        raise condition_failed from exc
+                if attempt + 1 < _TRANSACTION_ATTEMPTS:
+                    time.sleep(0.05 * (attempt + 1))
+        raise DependencyUnavailable("order write kept conflicting with other transactions")
+
+
+@per_container
+def checkout_store() -> DynamoCheckoutStore:
+    config = settings()
+    return DynamoCheckoutStore(dynamodb(), config.require("catalog_table"), config.require("orders_table"))
+
+
+ORDER_CREATE = Hook(
+    "order.create",
+    OrderCreateRequest,
+    lambda r: create_order(r, catalog(), checkout_store(), now(), order_received_url),
+    invalid_code=BoltCode.ORDER_GENERAL_ERROR,
+)
