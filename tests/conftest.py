@@ -1,13 +1,15 @@
-"""Shared fixtures: a fake AWS environment for every test, moto with the template's resources, a Lambda context.
+"""Shared fixtures: a fake AWS environment for every test, moto with the template's resources, a Lambda context,
+each function's handler loaded inside moto (`hook_function`) and the layer's DynamoDB calls counted.
 
-Network: tests/unit and tests/functions disable sockets in their own conftest.py; tests/e2e talks to a local
-server over loopback and is left alone here.
+Network: every feature folder (tests/core, tests/checkout, ...), tests/unit and tests/reliability disable sockets in
+their own conftest.py; tests/e2e talks to a local server over loopback and is left alone here.
 """
 
 import functools
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -46,8 +48,9 @@ for _name in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERT
     os.environ.setdefault(_name, FAKE_AWS_ENV[_name])
 
 # Import the shared Logger/Metrics/Tracer now, with sockets still allowed: the X-Ray SDK behind Tracer opens its UDP
-# emitter socket at import, which the socket guard of tests/unit and tests/functions would refuse.
+# emitter socket at import, which the socket guard of the feature folders would refuse.
 import bolt_merchant.core.observability  # noqa: E402, F401
+from bolt_merchant.core import aws as adapters_aws  # noqa: E402
 from bolt_merchant.core import settings as wiring  # noqa: E402
 
 from devstack.catalog import write_catalog  # noqa: E402
@@ -57,12 +60,29 @@ from tests.support import (  # noqa: E402
     DEV_PENDING_SECRET,
     DEV_SECRET,
     AwsStack,
+    CallCounter,
     FakeLambdaContext,
+    HookFunction,
     demo_catalog,
+    load_handler,
 )
 
 settings.register_profile("repo", deadline=None, print_blob=True)
 settings.load_profile("repo")
+
+HERE = Path(__file__).parent
+# The product's tests, one folder per feature of the layer (layers/shared/python/bolt_merchant/<feature>/).
+FEATURE_FOLDERS = tuple(
+    HERE / feature for feature in ("core", "bolt", "catalog", "checkout", "orders", "payments", "backoffice", "fanout")
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Powertools warns on every invocation that publishes no metric; that is the normal case for most requests the
+    # feature folders' handler tests make.
+    for item in items:
+        if any(folder in item.path.parents for folder in FEATURE_FOLDERS) or item.path.parent == HERE:
+            item.add_marker(pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning"))
 
 
 @pytest.fixture(autouse=True)
@@ -135,3 +155,20 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsStack]:
             set_env=monkeypatch.setenv,
         )
     boto3.DEFAULT_SESSION = None  # the shared session holds the fake credentials: keep it out of later tests
+
+
+@pytest.fixture
+def hook_function(aws: AwsStack, lambda_context: FakeLambdaContext) -> Callable[[str], HookFunction]:
+    """functions/<dir>/'s handler, loaded inside moto with the environment template.yaml gives that function."""
+
+    def load(function_dir: str) -> HookFunction:
+        aws.use_function(function_dir)
+        return HookFunction(function_dir, load_handler(function_dir), lambda_context)
+
+    return load
+
+
+@pytest.fixture
+def dynamodb_calls(aws: AwsStack) -> CallCounter:
+    """Every call the layer's own DynamoDB client makes during the test."""
+    return CallCounter(adapters_aws.dynamodb())

@@ -120,6 +120,19 @@ class FakeLambdaContext:
         return self.remaining_millis
 
 
+@dataclass
+class HookFunction:
+    """One function's lambda_handler, imported inside mock_aws, with the environment the template gives it (the
+    `hook_function` fixture of tests/conftest.py loads it)."""
+
+    function_dir: str
+    handler: LambdaHandler
+    context: FakeLambdaContext
+
+    def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
+        return self.handler(copy.deepcopy(event), self.context)
+
+
 def load_handler(function_dir: str) -> LambdaHandler:
     """functions/<dir>/<dir>_handler.py's lambda_handler. Function folders are not packages nor on sys.path, and
     the module must be imported inside mock_aws (after the `aws` fixture started), so it is loaded by path."""

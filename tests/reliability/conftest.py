@@ -1,7 +1,7 @@
 """Fixtures of the reliability suite, and the figures table it prints (and writes for `make reliability`).
 
-Handler tests run in process against moto with sockets disabled (like tests/functions); the schemathesis run talks
-to a local stack subprocess over loopback and opts in with `enable_socket`.
+Handler tests run in process against moto with sockets disabled (like the feature folders); the schemathesis run
+talks to a local stack subprocess over loopback and opts in with `enable_socket`.
 """
 
 import copy
@@ -128,7 +128,7 @@ def prepare_signed_state(functions: Functions, aws: AwsStack) -> None:
     """The state under which each signed function's base payload (harness.base_payload) is answered 200: the demo
     cart and cart.update's cart stored and open, and the transaction webhook's cart ordered."""
     from devstack import make_events
-    from tests.functions import seed
+    from tests import seed
     from tests.reliability.harness import OPEN_CART, ORDERED_CART
     from tests.support import signed_event
 

@@ -2,7 +2,7 @@
 functions with a representative request each, and oracles (Bolt's failure shape, writes, log canaries).
 
 AWS calls are observed (and faults injected) by wrapping botocore's BaseClient._make_api_call, so every client is
-covered: the layer's DynamoDB client (adapters.aws), Powertools' Secrets Manager provider, the publisher's SQS
+covered: the layer's DynamoDB client (core/aws.py), Powertools' Secrets Manager provider, the publisher's SQS
 client, SES, and any client created later. Injected faults raise the service's own modeled exception (what botocore
 raises after its retries), either instead of the call or after it ran (the write happened, the answer was lost).
 """

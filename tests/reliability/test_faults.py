@@ -32,7 +32,7 @@ from bolt_merchant.orders.models import order_id_for
 from devstack import make_events
 from devstack.fake_bolt import FakeBolt
 from devstack.simulator.payloads import sign
-from tests.functions import seed
+from tests import seed
 from tests.reliability.conftest import SIGNED, Answer, Functions, prepare_signed_state, retry_after
 from tests.reliability.harness import (
     AwsCalls,

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from devstack import make_events
 from devstack.simulator.payloads import sign
-from tests.functions import seed
+from tests import seed
 from tests.reliability.conftest import SIGNED, Functions, examples, prepare_signed_state
 from tests.reliability.harness import (
     ORDERED_CART,

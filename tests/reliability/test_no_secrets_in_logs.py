@@ -17,7 +17,7 @@ import pytest
 from bolt_merchant.core.observability import logger as powertools_logger
 
 from devstack import make_events
-from tests.functions import seed
+from tests import seed
 from tests.reliability.conftest import SIGNED, Answer, Functions, prepare_signed_state
 from tests.reliability.harness import ORDERED_CART, AwsCalls, Fault, area, base_payload
 from tests.reliability.pipeline import build_pipeline

@@ -4,7 +4,7 @@ Bolt's signature has no timestamp: a captured request can be replayed at any tim
 hand. Every signed request is replayed here ten times, through other request ids and trace headers, and again after
 every Powertools idempotency record was deleted (as TTL would): the answer is the same, nothing more is written. Then
 duplicates and different events race each other on several containers at once (moto serialised per request, as
-DynamoDB is atomic per item: tests/functions/seed.serialised_moto).
+DynamoDB is atomic per item: tests/seed.serialised_moto).
 """
 
 import json
@@ -16,7 +16,7 @@ from bolt_merchant.fanout.consumers import RECORD_LIFETIME
 from bolt_merchant.orders.models import order_id_for
 
 from devstack import make_events
-from tests.functions import seed
+from tests import seed
 from tests.reliability.conftest import SIGNED, Answer, Functions, prepare_signed_state
 from tests.reliability.harness import OPEN_CART, AwsCalls, area, base_payload, lost_answer, writes
 from tests.reliability.pipeline import Pipeline, build_pipeline

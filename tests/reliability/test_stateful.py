@@ -1,5 +1,5 @@
 """A stateful model of whole checkouts under faults (reliability plan T27), extending the webhook-only model in
-tests/functions/webhooks/test_webhook_properties.py: here order.create and the webhooks run with injected DynamoDB
+tests/payments/test_webhook_properties.py: here order.create and the webhooks run with injected DynamoDB
 faults (throttling, transaction conflicts, a lost answer, a crash after the commit) and Bolt-style redelivery, two
 deliveries may run at once on two containers, and the outbox publisher and both consumers run too, with SQS, SES and
 idempotency-table faults, and with their idempotency records deleted now and then (as TTL would).
@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from devstack import make_events
-from tests.functions import seed
-from tests.functions.webhooks import delivery_model as model
+from tests import seed
+from tests.payments import delivery_model as model
 from tests.reliability.conftest import Answer, Functions, examples
 from tests.reliability.harness import AwsCalls, Crash, Fault, area, lost_answer
 from tests.reliability.pipeline import Pipeline, build_pipeline

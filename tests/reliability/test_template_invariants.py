@@ -21,7 +21,7 @@ import pytest
 
 from devstack import make_events
 from devstack.template import load_template, resources_of_type
-from tests.functions import seed
+from tests import seed
 from tests.reliability.conftest import SIGNED, Functions, prepare_signed_state
 from tests.reliability.harness import ORDERED_CART, AwsCalls, Call, area, base_payload
 from tests.reliability.pipeline import build_pipeline

@@ -1,0 +1,81 @@
+"""What the stateful models of webhook deliveries share: the one over the handler here
+(tests/payments/test_webhook_properties.py) and the one that adds faults and the fan-out to it
+(tests/reliability/test_stateful.py). Fresh carts, the webhooks a rule may draw and the payload of one, and the
+rank an order's status never moves down."""
+
+import itertools
+from typing import Any
+
+from hypothesis import Phase
+
+from devstack import make_events
+from tests import seed
+
+MUG = (("MUG-12OZ", 1),)  # 1600 + standard 599 + tax 116 = 2315; 200 in stock, enough for every example
+HOOK_TYPES = [
+    "pending",
+    "auth",
+    "capture",
+    "payment",
+    "credit",
+    "void",
+    "failed_payment",
+    "rejected_reversible",
+    "rejected_irreversible",
+]
+CAPTURE_AMOUNTS = (700, 500, 400)
+CREDIT_AMOUNTS = (300, 200, 900)
+
+# Status rank (reliability plan §6): a delivery never moves an order down. The money states share one rank: once
+# captured, what is refunded can only grow, but a later partial capture can turn "refunded" (all of the first
+# capture) back into "partially_refunded" legitimately. cancelled and on_hold are terminal.
+RANK = {
+    "pending_payment": 0,
+    "payment_review": 1,
+    "authorized": 2,
+    "partially_captured": 3,
+    "captured": 4,
+    "partially_refunded": 4,
+    "refunded": 4,
+}
+TERMINAL = {"cancelled", "on_hold"}
+
+# Shrinking replays a failing case hundreds of times through the handlers (minutes here): the examples are small
+# already, so a failure is reported as generated, and `@reproduce_failure` in the output replays it.
+NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
+
+_ids = itertools.count()
+
+
+def fresh_cart_id(prefix: str) -> str:
+    return f"c_{prefix}{next(_ids):05d}"
+
+
+def drawn_webhook(cart_id: str, bolt_cart: dict[str, Any], kind: str, captures: int, credit: int) -> dict[str, Any]:
+    """The transaction webhook a rule drew for the cart: a capture lists the first `captures` of CAPTURE_AMOUNTS, a
+    payment captures the whole total, a credit refunds the `credit`-th of CREDIT_AMOUNTS (with its own id)."""
+    total = seed.total_of(bolt_cart)
+    listed: tuple[tuple[str, int], ...] = ()
+    amount = total
+    if kind == "capture":
+        listed = tuple((make_events.capture_id(n + 1, cart_id), CAPTURE_AMOUNTS[n]) for n in range(captures))
+    elif kind == "payment":
+        listed = ((make_events.capture_id(0, cart_id), total),)
+    elif kind == "credit":
+        amount = CREDIT_AMOUNTS[credit - 1]
+    return make_events.transaction_webhook(
+        kind,
+        cart_id=cart_id,
+        cart=bolt_cart,
+        amount=amount,
+        captures=listed,
+        credit=make_events.credit_id(credit, cart_id),
+    )
+
+
+def status_regressed(before: str | None, after: str) -> bool:
+    """Whether an order went from status `before` (None: not seen yet) to `after` against RANK: out of a terminal
+    status, or down to a lower rank."""
+    if before in TERMINAL:
+        return after != before
+    return before is not None and after not in TERMINAL and RANK[after] < RANK[before]
