@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from bolt_merchant.bolt.signed import SIGNATURE_HEADER
-from bolt_merchant.catalog.models import CatalogView, Product
+from bolt_merchant.catalog.models import Product
 from bolt_merchant.core.aws import dynamodb
 from botocore.exceptions import ClientError
 from pytest_socket import disable_socket, enable_socket
@@ -45,22 +45,6 @@ def demo_catalog() -> CatalogDocument:
 
 def demo_products() -> dict[str, Product]:
     return {product.sku: product for product in demo_catalog().products}
-
-
-def catalog_view() -> CatalogView:
-    return CatalogView(settings=demo_catalog().settings, products=demo_products())
-
-
-class StaticCatalog:
-    """A CatalogReader over the demo data, for domain tests that need no AWS."""
-
-    def __init__(self, view: CatalogView | None = None) -> None:
-        self._view = view or catalog_view()
-
-    def view(self, skus: Any) -> CatalogView:
-        wanted = set(skus)
-        products = {sku: p for sku, p in self._view.products.items() if sku in wanted}
-        return CatalogView(settings=self._view.settings, products=products)
 
 
 # ---------------------------------------------------------------- events and handlers

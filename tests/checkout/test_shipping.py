@@ -14,7 +14,8 @@ from bolt_merchant.core.errors import BoltCode, answer_for
 from bolt_merchant.core.errors import Invalid as HookError
 from bolt_merchant.core.models import CartLine
 
-from tests.support import StaticCatalog, demo_catalog, demo_products
+from tests.fakes import MemoryCatalog
+from tests.support import demo_catalog, demo_products
 
 SETTINGS = demo_catalog().shipping
 METHODS = {method.reference: method for method in SETTINGS.options}
@@ -210,13 +211,13 @@ class TestShippingOptionsHook:
         request = self.request({"sku": "HOODIE-M", "quantity": 2, "unit_price": 100})
         assert 2 * hoodie.unit_price >= FREE_OVER
 
-        data = order_shipping.shipping_options(request, StaticCatalog())
+        data = order_shipping.shipping_options(request, MemoryCatalog())
 
         assert {o.reference: o.cost for o in data.shipping_options}["standard"] == 0
 
     def test_answer_has_deliveries_without_tax_and_pickups(self) -> None:
         data = order_shipping.shipping_options(
-            self.request({"sku": "TOTE-BLUE", "quantity": 1, "unit_price": 2400}), StaticCatalog()
+            self.request({"sku": "TOTE-BLUE", "quantity": 1, "unit_price": 2400}), MemoryCatalog()
         )
 
         assert [(o.reference, o.tax_amount) for o in data.shipping_options] == [
@@ -228,19 +229,19 @@ class TestShippingOptionsHook:
     def test_an_item_we_do_not_sell_is_refused(self) -> None:
         with pytest.raises(HookError) as caught:
             order_shipping.shipping_options(
-                self.request({"sku": "NOT-SOLD", "quantity": 1, "unit_price": 1}), StaticCatalog()
+                self.request({"sku": "NOT-SOLD", "quantity": 1, "unit_price": 1}), MemoryCatalog()
             )
 
         assert caught.value.code == BoltCode.ADDRESS_OR_CART_INVALID
 
     def test_an_item_without_sku_or_reference_is_refused(self) -> None:
         with pytest.raises(HookError):
-            order_shipping.shipping_options(self.request({"quantity": 1, "unit_price": 1}), StaticCatalog())
+            order_shipping.shipping_options(self.request({"quantity": 1, "unit_price": 1}), MemoryCatalog())
 
     def test_another_currency_is_refused(self) -> None:
         with pytest.raises(HookError) as caught:
             order_shipping.shipping_options(
-                self.request({"sku": "TOTE-BLUE", "quantity": 1, "unit_price": 2400}, currency="EUR"), StaticCatalog()
+                self.request({"sku": "TOTE-BLUE", "quantity": 1, "unit_price": 2400}, currency="EUR"), MemoryCatalog()
             )
 
         assert caught.value.code == BoltCode.ADDRESS_OR_CART_INVALID

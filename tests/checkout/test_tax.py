@@ -13,7 +13,8 @@ from bolt_merchant.core.errors import BoltCode
 from bolt_merchant.core.errors import Invalid as HookError
 from bolt_merchant.core.models import CartLine, basis_points_of
 
-from tests.support import StaticCatalog, demo_catalog, demo_products
+from tests.fakes import MemoryCatalog
+from tests.support import demo_catalog, demo_products
 
 TAX = demo_catalog().tax
 SHIPPING = demo_catalog().shipping
@@ -129,7 +130,7 @@ class TestTaxHook:
             }
         )
 
-        data = order_tax.tax(request, StaticCatalog())
+        data = order_tax.tax(request, MemoryCatalog())
 
         standard = METHODS["standard"]
         assert data.model_dump(exclude_none=True) == {
@@ -147,7 +148,7 @@ class TestTaxHook:
             {"cart": cart(("MUG-12OZ", 1)), "shipping_address": NYC, "shipping_option": {"reference": "express"}}
         )
 
-        data = order_tax.tax(request, StaticCatalog())
+        data = order_tax.tax(request, MemoryCatalog())
 
         assert data.shipping_option is not None
         assert data.shipping_option.tax_amount == basis_points_of(METHODS["express"].cost, NY_RATE)
@@ -162,7 +163,7 @@ class TestTaxHook:
             }
         )
 
-        data = order_tax.tax(request, StaticCatalog())
+        data = order_tax.tax(request, MemoryCatalog())
 
         assert data.shipping_option is not None
         assert (data.shipping_option.service, data.shipping_option.cost) == (
@@ -175,7 +176,7 @@ class TestTaxHook:
             {"cart": cart(("HOODIE-M", 2)), "shipping_address": NYC, "shipping_option": {"reference": "standard"}}
         )
 
-        data = order_tax.tax(request, StaticCatalog())
+        data = order_tax.tax(request, MemoryCatalog())
 
         assert data.shipping_option is not None
         assert (data.shipping_option.cost, data.shipping_option.tax_amount) == (0, 0)
@@ -187,7 +188,7 @@ class TestTaxHook:
             {"cart": cart(("HOODIE-M", 1)), "shipping_address": NYC, "ship_to_store_option": {"reference": "store-sf"}}
         )
 
-        data = order_tax.tax(request, StaticCatalog())
+        data = order_tax.tax(request, MemoryCatalog())
 
         assert data.shipping_option is None
         assert data.in_store_pickup_option is not None
@@ -200,7 +201,7 @@ class TestTaxHook:
             {"cart": cart(("HOODIE-M", 1)), "ship_to_store_option": {"reference": "store-nyc"}}
         )
 
-        data = order_tax.tax(request, StaticCatalog())
+        data = order_tax.tax(request, MemoryCatalog())
 
         assert data.tax_result.subtotal_amount == expected_items_tax(lines(("HOODIE-M", 1)), NY_RATE)
 
@@ -221,7 +222,7 @@ class TestTaxHook:
         request = TaxRequest.model_validate({"cart": cart(("MUG-12OZ", 1)), **payload})
 
         with pytest.raises(HookError) as caught:
-            order_tax.tax(request, StaticCatalog())
+            order_tax.tax(request, MemoryCatalog())
 
         assert caught.value.code == BoltCode.ADDRESS_OR_CART_INVALID
 
@@ -232,7 +233,7 @@ class TestShippingAndTaxHook:
         request = ShippingRequest.model_validate({"cart": cart(*items), "shipping_address": NYC})
         items_tax = expected_items_tax(lines(*items), NY_RATE)
 
-        data = shipping_and_tax.shipping_and_tax(request, StaticCatalog())
+        data = shipping_and_tax.shipping_and_tax(request, MemoryCatalog())
 
         assert data.model_dump() == {
             "shipping_options": [
@@ -250,6 +251,6 @@ class TestShippingAndTaxHook:
     def test_pickup_stores_are_not_offered_by_the_combined_hook(self) -> None:
         request = ShippingRequest.model_validate({"cart": cart(("MUG-12OZ", 1)), "shipping_address": SF})
 
-        data = shipping_and_tax.shipping_and_tax(request, StaticCatalog())
+        data = shipping_and_tax.shipping_and_tax(request, MemoryCatalog())
 
         assert "store-sf" not in [o.reference for o in data.shipping_options]

@@ -10,7 +10,6 @@ Every function shares one environment here, like the local stack (devstack/stack
 import functools
 import json
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +21,7 @@ from bolt_merchant.fanout import fulfilment as fulfilment_worker
 
 from devstack.make_consumer_events import stream_event_from
 from devstack.resources import create_queues
+from tests.fakes import MemoryOms
 from tests.reliability.harness import observer
 from tests.support import AwsStack, FakeLambdaContext, LambdaHandler, load_handler, poll_sqs_once, queue_depth
 
@@ -30,28 +30,11 @@ DLQS = {"ConfirmationEmailQueue": "ConfirmationEmailDLQ", "FulfilmentQueue": "Fu
 
 
 @dataclass
-class FakeOms:
-    """The stage's order management system: every submission and cancellation it received, by order id."""
-
-    submitted: Counter[str] = field(default_factory=Counter)
-    cancelled: Counter[str] = field(default_factory=Counter)
-    keys: list[str] = field(default_factory=list)
-
-    def submit(self, order: Mapping[str, Any], idempotency_key: str) -> None:
-        self.keys.append(idempotency_key)
-        self.submitted[str(order["order_id"])] += 1
-
-    def cancel(self, cancellation: Mapping[str, Any], idempotency_key: str) -> None:
-        self.keys.append(idempotency_key)
-        self.cancelled[str(cancellation["order_id"])] += 1
-
-
-@dataclass
 class Pipeline:
     aws: AwsStack
     context: FakeLambdaContext
     queues: dict[str, str]
-    oms: FakeOms
+    oms: MemoryOms
     sqs: Any
     streams: Any
     handlers: dict[str, LambdaHandler] = field(default_factory=dict)
@@ -216,7 +199,7 @@ def build_pipeline(aws: AwsStack, context: FakeLambdaContext, monkeypatch: pytes
         "OMS_ENDPOINT_URL": "https://oms.invalid/orders",
     }.items():
         monkeypatch.setenv(name, value)
-    oms = FakeOms()
+    oms = MemoryOms()
     monkeypatch.setattr(fulfilment_worker, "order_management", functools.cache(lambda: oms))
     wiring.reset()
     return Pipeline(
