@@ -20,11 +20,12 @@ leaves the shop as it was. Reads hand out copies, so a rule can never change sto
 
 import itertools
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bolt_merchant.catalog.models import CatalogView, Discount, Product, StoreSettings
+from bolt_merchant.catalog.models import CatalogView, Discount, Product, StoreSettings, line_of
 from bolt_merchant.checkout.carts import (
     CartConflict,
     CheckoutSnapshot,
@@ -35,9 +36,10 @@ from bolt_merchant.checkout.carts import (
     StoredCart,
 )
 from bolt_merchant.core.errors import BoltApiError, BoltBusy, BoltNotFound, BoltRefused, DependencyUnavailable
+from bolt_merchant.core.models import AppliedDiscount
 from bolt_merchant.fanout.confirmation import EmailMessage
-from bolt_merchant.orders.models import Order, OutboxEvent
-from bolt_merchant.payments.transactions import LedgerRecord, StaleOrder, Transition
+from bolt_merchant.orders.models import Order, OrderTotals, OutboxEvent, ShippingChoice, order_id_for
+from bolt_merchant.payments.transactions import CaptureInfo, LedgerRecord, StaleOrder, TransactionEvent, Transition
 
 from tests.support import demo_catalog
 
@@ -143,7 +145,9 @@ class MemoryCheckoutStore:
 
     def __init__(self, shop: Shop) -> None:
         self.shop = shop
-        self.before_create_order: list[Callable[[], None]] = []  # each runs once, just before the next write
+        # The first runs (and is dropped) just before the next create_order checks its conditions: another request
+        # getting there first.
+        self.before_create_order: list[Callable[[], None]] = []
 
     # ------------------------------------------------------------ reads
     def get_cart(self, cart_id: str) -> StoredCart | None:
@@ -190,7 +194,7 @@ class MemoryCheckoutStore:
         """One transaction: the order (not there yet), the cart (still open) closed, each line's stock reserved
         (inventory >= quantity), each discount use counted (below its limit), the event (not there yet). The first
         failed condition, in that order, is the exception; nothing is written then."""
-        while self.before_create_order:
+        if self.before_create_order:
             self.before_create_order.pop(0)()
         shop = self.shop
         if order.order_id in shop.orders:
@@ -228,8 +232,8 @@ class MemoryTransactionStore:
 
     def __init__(self, shop: Shop) -> None:
         self.shop = shop
-        # Each runs once, just before the next apply_transition checks its condition: another writer getting there
-        # first (a webhook during an operation, a second container).
+        # The first runs (and is dropped) just before the next apply_transition checks its conditions: another writer
+        # getting there first (a webhook during an operation, a second container), one per write attempt.
         self.before_apply: list[Callable[[], None]] = []
         self.applied: list[Transition] = []  # the transitions that committed, in order
 
@@ -249,7 +253,7 @@ class MemoryTransactionStore:
         """The order only if it is still at before.version and no ledger entry exists yet (else StaleOrder, nothing
         written); its ledger entries, outbox events, the payment-reference index the first time the order has one,
         stock and discount uses given back when the transition releases the order, and `restock` put back."""
-        while self.before_apply:
+        if self.before_apply:
             self.before_apply.pop(0)()
         shop = self.shop
         order = transition.order
@@ -509,3 +513,105 @@ class MemoryOms:
         self.keys.append(idempotency_key)
         self.bodies.append(cancellation)
         self.cancelled[str(cancellation["order_id"])] += 1
+
+
+# ---------------------------------------------------------------- arranging: carts, placed orders, webhooks
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+STANDARD_SHIPPING = ShippingChoice(reference="standard", service="Standard shipping", cost=599)
+
+
+def open_cart(
+    shop: Shop,
+    cart_id: str,
+    items: Sequence[tuple[str, int]],
+    *,
+    discount_codes: Sequence[str] = (),
+    now: datetime = NOW,
+    expires_at: datetime | None = None,
+) -> StoredCart:
+    """An open cart as POST /storefront/carts stores it, priced from the shop's catalog."""
+    products = shop.products
+    cart = StoredCart(
+        cart_id=cart_id,
+        currency=shop.settings.currency,
+        lines=[line_of(products[sku], quantity) for sku, quantity in items],
+        discount_codes=list(discount_codes),
+        created_at=now,
+        expires_at=expires_at or now + timedelta(days=7),
+    )
+    MemoryCheckoutStore(shop).create_cart(cart)
+    return cart
+
+
+def place_order(
+    shop: Shop,
+    cart_id: str = "c_placed0001",
+    items: Sequence[tuple[str, int]] = (("TOTE-BLUE", 2), ("MUG-12OZ", 1)),
+    *,
+    shipping: ShippingChoice | None = STANDARD_SHIPPING,
+    discounts: Sequence[AppliedDiscount] = (),
+    tax: int = 0,
+    contact_email: str | None = None,
+) -> Order:
+    """What order.create leaves behind: the cart closed, the order pending payment, its stock reserved and its
+    discount uses counted (through MemoryCheckoutStore.create_order, as order.create writes them)."""
+    cart = open_cart(shop, cart_id, items, discount_codes=[d.code for d in discounts])
+    subtotal = cart.subtotal
+    discount = sum(d.amount for d in discounts)
+    cost = shipping.cost if shipping else 0
+    order = Order(
+        order_id=order_id_for(cart_id),
+        cart_id=cart_id,
+        status="pending_payment",
+        currency=cart.currency,
+        lines=cart.lines,
+        discounts=list(discounts),
+        shipping=shipping,
+        totals=OrderTotals(
+            subtotal=subtotal, discount=discount, shipping=cost, tax=tax, total=subtotal - discount + cost + tax
+        ),
+        contact_email=contact_email,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    event = OutboxEvent(
+        event_id=f"{order.order_id}:order.created", event_type="order.created", order_id=order.order_id, occurred_at=NOW
+    )
+    limits = {d.code: shop.discount_codes[d.code].max_uses for d in discounts if d.code in shop.discount_codes}
+    MemoryCheckoutStore(shop).create_order(order, event, limits)
+    return order
+
+
+PAYMENT_ID = "TAdemo0000001"
+PAYMENT_REFERENCE = "DEMO-PAYM-REF1"
+
+
+def webhook(
+    hook_type: str,
+    order: Order | None = None,
+    *,
+    amount: int | None = None,
+    captures: Sequence[tuple[str, int]] = (),
+    transaction_id: str | None = None,
+    reference: str | None = PAYMENT_REFERENCE,
+    currency: str | None = "USD",
+    order_reference: str | None = None,
+    display_id: str | None = None,
+    source_reference: str | None = None,
+) -> TransactionEvent:
+    """A transaction webhook as payments/webhook.py normalises it, for `order`'s payment (id PAYMENT_ID, reference
+    PAYMENT_REFERENCE): the amount is the order's total unless given; a credit is its own transaction
+    (`transaction_id` is the credit's id) pointing at the payment through its source reference."""
+    is_credit = hook_type == "credit"
+    return TransactionEvent(
+        hook_type=hook_type,
+        transaction_id=transaction_id or (None if is_credit else PAYMENT_ID),
+        reference=f"{transaction_id}-REF" if is_credit and transaction_id else reference,
+        amount=amount if amount is not None or order is None else order.totals.total,
+        currency=currency,
+        order_reference=order_reference if order_reference is not None else (order.cart_id if order else None),
+        display_id=display_id,
+        source_reference=source_reference or (PAYMENT_REFERENCE if is_credit else None),
+        captures=tuple(CaptureInfo(capture_id, cents) for capture_id, cents in captures),
+    )
