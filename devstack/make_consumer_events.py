@@ -21,7 +21,7 @@ from typing import Any
 from bolt_merchant.orders.models import OutboxEvent, queue_message
 from bolt_merchant.orders.table import event_item
 
-from devstack import make_events
+from devstack.make_events import render, write_files
 from devstack.template import ROOT, LocalResolver, load_template
 
 EVENTS_DIR = ROOT / "events"
@@ -173,13 +173,9 @@ def documents() -> dict[Path, dict[str, Any]]:
     }
 
 
-def render(document: Any) -> str:
-    return json.dumps(document, indent=2, sort_keys=True) + "\n"
-
-
 def write(directory: Path = EVENTS_DIR) -> list[Path]:
     rendered = {relative: render(document) for relative, document in documents().items()}
-    return make_events.write_files(rendered, directory)
+    return write_files(rendered, directory)
 
 
 def main() -> None:

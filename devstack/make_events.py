@@ -20,7 +20,7 @@ from typing import Any
 from devstack import bolt_payloads as bolt
 from devstack.apigw import rest_proxy_event
 from devstack.settings import DEFAULT_SIGNING_SECRET
-from devstack.template import ROOT, ApiRoute, LocalResolver, function_specs, load_template
+from devstack.template import ROOT, ApiRoute, FunctionSpec, LocalResolver, function_specs, load_template
 
 EVENTS_DIR = ROOT / "events"
 ENV_FILE_NAME = "env.local.json"
@@ -40,18 +40,14 @@ php_style_json, bolt_headers = bolt.php_style_json, bolt.bolt_headers
 
 
 @cache
-def _routes() -> dict[str, list[ApiRoute]]:
+def _specs() -> tuple[FunctionSpec, ...]:
     template = load_template()
-    return {
-        spec.code_uri.name: spec.routes
-        for spec in function_specs(template, LocalResolver(template, "local"))
-        if spec.routes
-    }
+    return tuple(function_specs(template, LocalResolver(template, "local")))
 
 
 def route_of(function_dir: str, path: str | None = None) -> ApiRoute:
     """The API route template.yaml declares for functions/<function_dir>/ (its first one unless `path` is given)."""
-    routes = _routes().get(function_dir, [])
+    routes = [route for spec in _specs() if spec.code_uri.name == function_dir for route in spec.routes]
     for route in routes:
         if path is None or route.path == path:
             return route
@@ -289,21 +285,10 @@ def env_vars() -> dict[str, dict[str, str]]:
         }
     }
     function_dirs = {case.function_dir for case in cases()}
-    for function_dir, logical_id in _orders_table_users():
-        if function_dir in function_dirs:
-            document[logical_id] = {"ORDERS_TABLE_NAME": ORDERS_TABLE_PLACEHOLDER}
+    for spec in _specs():
+        if spec.code_uri.name in function_dirs and "ORDERS_TABLE_NAME" in spec.environment:
+            document[spec.logical_id] = {"ORDERS_TABLE_NAME": ORDERS_TABLE_PLACEHOLDER}
     return document
-
-
-@cache
-def _orders_table_users() -> tuple[tuple[str, str], ...]:
-    """(function folder, logical id) of every function template.yaml gives the orders table."""
-    template = load_template()
-    return tuple(
-        (spec.code_uri.name, spec.logical_id)
-        for spec in function_specs(template, LocalResolver(template, "local"))
-        if "ORDERS_TABLE_NAME" in spec.environment
-    )
 
 
 def render(document: Any) -> str:
