@@ -70,8 +70,9 @@ bench: build ## benchmark table (cold init, warm overhead, AWS calls, sizes, loc
 reliability: $(STAMP) ## reliability suite and its figures table (RELIABILITY.md); RELIABILITY_ARGS=--update|--scale 10
 	$(BIN)/python -m devstack.reliability $(RELIABILITY_ARGS)
 
-events: $(STAMP) ## regenerate the signed events/ used by sam local invoke and the tests
+events: $(STAMP) ## regenerate events/ (signed API events and the fan-out's stream and queue events)
 	$(BIN)/python -m devstack.make_events
+	$(BIN)/python -m devstack.make_consumer_events
 
 load-catalog: $(STAMP) ## write data/demo-catalog.json into a deployed stage: make load-catalog STACK=name
 	$(BIN)/python -m devstack.load_catalog --stack-name $(STACK)

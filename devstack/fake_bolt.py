@@ -40,8 +40,9 @@ Control API (no API key):
   DELETE /_fake/calls
   GET    /_fake/webhooks   every webhook sent and its answer
 
-Webhooks are the v2 envelope {type, object: "transaction", data}, signed with the stack's signing secret
-(devstack.simulator.payloads.sign) in X-Bolt-Hmac-Sha256, POSTed to `webhook_url` or handed to `deliver`.
+Transactions and webhooks are built by devstack/bolt_payloads.py: webhooks are the v2 envelope {type, object:
+"transaction", data}, signed with the stack's signing secret in X-Bolt-Hmac-Sha256, POSTed to `webhook_url` or
+handed to `deliver`.
 """
 
 import hashlib
@@ -60,12 +61,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from devstack.bolt_payloads import Ids, bolt_headers, credit_transaction, php_style_json, transaction, webhook
 from devstack.settings import DEFAULT_API_KEY, DEFAULT_SIGNING_SECRET, HOST
-from devstack.simulator.payloads import SIGNATURE_HEADER, sign
 
 PORT_VARIABLE = "FAKE_BOLT_PORT"  # 0 or unset: a free port
-_ID_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_REFERENCE_ALPHABET = "23456789BCDFGHJKLMNPQRSTVWXYZ"
+_IDS = Ids()  # unpredictable: a real Bolt's ids are never reused
 _SEEN_NONCES = 100_000
 
 # Bolt's basic error codes (support.bolt.com "Error codes": 2 InvalidAmount, 6 InvalidCurrency, 18 Forbidden,
@@ -81,14 +81,6 @@ NONCE_INVALID = 4008
 
 Deliver = Callable[[bytes, dict[str, str]], tuple[int, Any]]
 Answer = tuple[int, dict[str, Any]]
-
-
-def _public_id(prefix: str) -> str:
-    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(11))
-
-
-def _reference() -> str:
-    return "-".join("".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(4)) for _ in range(3))
 
 
 def error_body(code: int, message: str) -> dict[str, Any]:
@@ -138,34 +130,27 @@ class FakeTransaction:
             return 0
         return self.amount - self.captured
 
-    def money(self, cents: int) -> dict[str, Any]:
-        return {"amount": cents, "currency": self.currency, "currency_symbol": "$" if self.currency == "USD" else ""}
-
     def view(self, status: str | None = None) -> dict[str, Any]:
-        captures = [{**c, "amount": self.money(int(c["amount"]))} for c in self.captures]
-        view: dict[str, Any] = {
-            "id": self.id,
-            "type": self.type,
-            "date": self.date,
-            "reference": self.reference,
-            "status": status or self.status,
-            "processor": "vantiv",
-            "amount": self.money(self.amount),
-            "authorization": {"status": "succeeded", "reason": "none"},
-            "capture": captures[-1] if captures else None,
-            "captures": captures,
-            "order": {"token": self.token, "cart": self.cart},
-            "refunded_amount": self.money(self.refunded),
-            "refund_transaction_ids": [c.id for c in self.credits],
-            "source_transaction": None,
-            "timeline": [],
-        }
-        if self.type == "cc_credit":
-            view["credit"] = {"status": "succeeded"}
-            view["requested_refund_amount"] = self.money(self.amount)
-            if self.source is not None:
-                view["source_transaction"] = {"id": self.source.id, "reference": self.source.reference}
-                view["order"] = {"token": self.source.token, "cart": self.source.cart}
+        """The transaction as Bolt's API answers it and its webhooks carry it; a credit's order is its payment's."""
+        payment = self.source or self
+        view = transaction(
+            id=payment.id,
+            reference=payment.reference,
+            status=status or payment.status,
+            amount=payment.amount,
+            cart=payment.cart,
+            token=payment.token,
+            currency=payment.currency,
+            captures=[(capture["id"], capture["amount"]) for capture in payment.captures],
+            refunded=payment.refunded,
+            date=payment.date,
+        )
+        if self.source is not None:
+            view = credit_transaction(view, id=self.id, reference=self.reference, amount=self.amount) | {
+                "date": self.date
+            }
+        view |= {"capture": view["captures"][-1] if view["captures"] else None, "timeline": []}
+        view["refund_transaction_ids"] = [credit.id for credit in self.credits]
         if self.void_cause:
             view["void"] = {"status": "succeeded", "cause": self.void_cause, "void": None}
         return view
@@ -313,8 +298,8 @@ class FakeBolt:
             if not merged.get("order_reference") or total is None or total <= 0:
                 raise BoltRefusal(422, EMPTY_VALUE, "an authorisation needs cart.order_reference and an amount")
             txn = FakeTransaction(
-                id=_public_id("TA"),
-                reference=_reference(),
+                id=_IDS.public_id("TA"),
+                reference=_IDS.reference(),
                 type="cc_payment",
                 status="authorized",
                 amount=total,
@@ -323,7 +308,7 @@ class FakeBolt:
                 token=order_token,
             )
             if auto_capture:
-                txn.captures.append({"id": _public_id("CA"), "status": "succeeded", "amount": total})
+                txn.captures.append({"id": _IDS.public_id("CA"), "status": "succeeded", "amount": total})
                 txn.status = "completed"
             self._remember(txn)
             view = txn.view()
@@ -346,9 +331,8 @@ class FakeBolt:
         with self._lock:
             txn = self._find(reference)
             status = {"pending": "pending", "rejected_reversible": "rejected_reversible"}.get(kind)
-            payload = {"type": kind, "object": "transaction", "data": txn.view(status)}
-        raw = json.dumps(payload, separators=(",", ":")).encode("utf-8")
-        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(raw, self.signing_secret)}
+            raw = php_style_json(webhook(kind, txn.view(status)))
+        headers = bolt_headers(raw, self.signing_secret, trace_id=secrets.token_hex(16))
         answered: tuple[int | None, Any] = (None, None)
         try:
             if self.deliver is not None:
@@ -504,7 +488,7 @@ class FakeBolt:
             raise BoltRefusal(422, FORBIDDEN, f"A {txn.status} transaction cannot be captured.")
         if amount > txn.capturable:
             raise BoltRefusal(422, AMOUNT_TOO_HIGH, "The provided amount is higher than required.")
-        capture = {"id": _public_id("CA"), "status": "succeeded", "amount": amount}
+        capture = {"id": _IDS.public_id("CA"), "status": "succeeded", "amount": amount}
         txn.captures.append(capture)
         if txn.captured >= txn.amount:
             txn.status = "completed"
@@ -529,8 +513,8 @@ class FakeBolt:
             if amount > txn.captured - txn.refunded:
                 raise BoltRefusal(422, AMOUNT_TOO_HIGH, "The provided amount is higher than required.")
             credit = FakeTransaction(
-                id=_public_id("TA"),
-                reference=_reference(),
+                id=_IDS.public_id("TA"),
+                reference=_IDS.reference(),
                 type="cc_credit",
                 status="completed",
                 amount=amount,

@@ -21,7 +21,7 @@ from typing import Any
 from bolt_merchant.orders.models import OutboxEvent, queue_message
 from bolt_merchant.orders.table import event_item
 
-from devstack import make_events
+from devstack.make_events import render, write_files
 from devstack.template import ROOT, LocalResolver, load_template
 
 EVENTS_DIR = ROOT / "events"
@@ -45,24 +45,16 @@ def demo_event(event_type: str = "order.authorized", version: int = 2) -> Outbox
 
 
 # ---------------------------------------------------------------- DynamoDB stream
-def stream_record(
-    item: Mapping[str, Any],
-    sequence_number: str,
-    stream_arn: str,
-    *,
-    event_name: str = "INSERT",
-    created: datetime = OCCURRED_AT,
-    event_id: str | None = None,
-) -> dict[str, Any]:
-    """One Lambda stream record for a NEW_IMAGE stream, as the event source mapping delivers it."""
+def stream_record(item: Mapping[str, Any], sequence_number: str, stream_arn: str) -> dict[str, Any]:
+    """One Lambda stream record of an INSERT into a NEW_IMAGE stream, as the event source mapping delivers it."""
     return {
-        "eventID": event_id or hashlib.sha256(sequence_number.encode()).hexdigest()[:32],
-        "eventName": event_name,
+        "eventID": hashlib.sha256(sequence_number.encode()).hexdigest()[:32],
+        "eventName": "INSERT",
         "eventVersion": "1.1",
         "eventSource": "aws:dynamodb",
         "awsRegion": REGION,
         "dynamodb": {
-            "ApproximateCreationDateTime": int(created.timestamp()),
+            "ApproximateCreationDateTime": int(OCCURRED_AT.timestamp()),
             "Keys": {"pk": item["pk"], "sk": item["sk"]},
             "NewImage": dict(item),
             "SequenceNumber": sequence_number,
@@ -74,20 +66,15 @@ def stream_record(
 
 
 def stream_event_from(records: Iterable[Mapping[str, Any]], stream_arn: str) -> dict[str, Any]:
-    """Records from dynamodbstreams.get_records (boto3 shapes) as the Lambda event the publisher receives."""
-    return {
-        "Records": [
-            stream_record(
-                record["dynamodb"]["NewImage"],
-                record["dynamodb"]["SequenceNumber"],
-                stream_arn,
-                event_name=record["eventName"],
-                created=record["dynamodb"]["ApproximateCreationDateTime"],
-                event_id=record["eventID"],
-            )
-            for record in records
-        ]
-    }
+    """Records from dynamodbstreams.get_records (boto3 shapes) as the Lambda event the publisher receives: the
+    record as read, its creation time in epoch seconds, and the stream it came from."""
+    converted = []
+    for record in records:
+        dynamodb = dict(record["dynamodb"])
+        if isinstance(created := dynamodb.get("ApproximateCreationDateTime"), datetime):
+            dynamodb["ApproximateCreationDateTime"] = int(created.timestamp())
+        converted.append({**record, "eventVersion": "1.1", "dynamodb": dynamodb, "eventSourceARN": stream_arn})
+    return {"Records": converted}
 
 
 # ---------------------------------------------------------------- SQS FIFO
@@ -186,13 +173,9 @@ def documents() -> dict[Path, dict[str, Any]]:
     }
 
 
-def render(document: Any) -> str:
-    return json.dumps(document, indent=2, sort_keys=True) + "\n"
-
-
 def write(directory: Path = EVENTS_DIR) -> list[Path]:
     rendered = {relative: render(document) for relative, document in documents().items()}
-    return make_events.write_files(rendered, directory)
+    return write_files(rendered, directory)
 
 
 def main() -> None:

@@ -1,30 +1,22 @@
-"""Lambda's event source mappings, played locally: DynamoDB stream and SQS pollers feeding the template's functions.
+"""Lambda's event source mappings for the template's DynamoDB stream and SQS events, played locally.
 
-Each non-Api event of a function in template.yaml (FunctionSpec.events) becomes background poller threads:
+Played, because template.yaml uses it: the stream read from StartingPosition; records passed by FilterCriteria
+(objects nesting down to lists of accepted strings) gathered up to BatchSize within MaximumBatchingWindowInSeconds;
+a failed batch retried with backoff from its first failed record (ReportBatchItemFailures) or whole, halved first on
+a function error (BisectBatchOnFunctionError); after MaximumRetryAttempts where it is goes to the OnFailure SQS queue
+and the stream moves on. Queues: one consumer per function container (at most ScalingConfig's MaximumConcurrency),
+up to BatchSize messages per invocation, every message not reported in batchItemFailures deleted; failed ones come
+back after the queue's visibility timeout (LOCAL_SQS_RETRY_SECONDS=<n>: after n seconds), and after maxReceiveCount
+moto's redrive moves them to the DLQ.
 
-* DynamoDB: reads the table's stream in moto (describe_table -> LatestStreamArn, describe_stream, get_shard_iterator
-  at StartingPosition, then NextShardIterator), drops records the FilterCriteria reject, gathers up to BatchSize
-  within MaximumBatchingWindowInSeconds and invokes the function with a DynamoDB Streams event. A failed batch is
-  retried with backoff from the first failed record (batchItemFailures, when ReportBatchItemFailures is on) or
-  whole, halved first when BisectBatchOnFunctionError is on; after MaximumRetryAttempts its description goes to the
-  DestinationConfig OnFailure queue, as Lambda sends it, and the shard moves on.
-* SQS: as many pollers per queue as the function has containers, as Lambda scales a queue's consumers out (for a FIFO
-  queue, SQS hands each message group to one consumer at a time). Each receives up to BatchSize messages (all system
-  attributes, the queue's own visibility timeout), invokes the function with an SQS event and deletes every message
-  not reported in batchItemFailures (nothing when the function raised). Failed messages come back when their
-  visibility timeout ends and, after maxReceiveCount receives, moto's redrive moves them to the dead-letter queue.
-  LOCAL_SQS_RETRY_SECONDS=<n> makes failed messages visible again after n seconds instead (a local shortcut to the
-  DLQ; the template's timeouts are minutes).
+Refused at start-up, so that a template change the local stack cannot honour fails loudly: any other filter operator,
+event property or event type. Not modelled: several or closing shards (moto's stream has one that never closes),
+message and binary attributes, long polls (moto serves one call at a time, devstack/aws.py).
 
-Local differences, on purpose: one poller thread per stream; receives are short polls (WaitTimeSeconds=0), because
-moto serves one request at a time (devstack/aws.py) and a long poll would hold every other AWS call back;
-MaximumRecordAge, ParallelizationFactor, TumblingWindow and ScalingConfig are not modelled.
-
-`EventSourcePollers` is the LocalStack service holding the pollers; `drain()` waits until every stream has been
-read to its end, every queue is empty and nothing is waiting for a retry. LOCAL_POLLERS=0 turns them all off.
+`EventSourcePollers` is the LocalStack service; `drain()` waits until every stream has been read to its end, every
+queue is empty and nothing waits for a retry. LOCAL_POLLERS=0 turns them all off.
 """
 
-import base64
 import json
 import math
 import os
@@ -33,45 +25,31 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 
-from devstack.event_filters import EventFilter
-from devstack.make_consumer_events import sqs_event_from
+from devstack.make_consumer_events import sqs_event_from, stream_event_from
 from devstack.template import FunctionSpec
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_sqs import SQSClient
-    from mypy_boto3_sqs.type_defs import (
-        ChangeMessageVisibilityBatchRequestEntryTypeDef,
-        DeleteMessageBatchRequestEntryTypeDef,
-    )
+    from devstack.stack import LocalStack
 
-REPORT_BATCH_ITEM_FAILURES = "ReportBatchItemFailures"
-SQS_RECEIVE_LIMIT = 10  # messages per ReceiveMessage
-STREAM_READ_LIMIT = 1000  # records per GetRecords
-IDLE_MIN_SECONDS = 0.05
-IDLE_MAX_SECONDS = 0.5
-_QUEUE_COUNTS = {
-    "ApproximateNumberOfMessages": "visible",
-    "ApproximateNumberOfMessagesNotVisible": "in flight",
-    "ApproximateNumberOfMessagesDelayed": "delayed",
+PROPERTIES = {
+    "DynamoDB": {"Stream", "StartingPosition", "BatchSize", "MaximumBatchingWindowInSeconds", "FilterCriteria"}
+    | {"BisectBatchOnFunctionError", "MaximumRetryAttempts", "FunctionResponseTypes", "DestinationConfig"},
+    "SQS": {"Queue", "BatchSize", "FunctionResponseTypes", "ScalingConfig"},
 }
+IDLE_MIN_SECONDS, IDLE_MAX_SECONDS, MAX_BACKOFF_SECONDS = 0.05, 0.5, 1.0
 _CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
 
 
 class UnsupportedEventSource(ValueError):
-    """A template event the local stack cannot poll (it would otherwise be silently ignored)."""
-
-
-class Invoker(Protocol):
-    def invoke(self, event: dict[str, Any]) -> dict[str, Any]: ...
+    """Something in a template event the local stack does not play (it would otherwise be silently ignored)."""
 
 
 def enabled() -> bool:
@@ -79,251 +57,115 @@ def enabled() -> bool:
     return os.environ.get("LOCAL_POLLERS", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def retry_visibility_seconds() -> int | None:
-    value = os.environ.get("LOCAL_SQS_RETRY_SECONDS", "").strip()
-    return int(value) if value else None
-
-
 def _log(message: str) -> None:
     print(f"pollers: {message}", file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------- the template's event sources
-@dataclass(frozen=True)
-class StreamSource:
-    function_id: str
-    event_name: str
-    table_id: str
-    starting_position: str
-    batch_size: int
-    batching_window_seconds: float
-    bisect_on_error: bool
-    max_retries: int  # -1: until the record leaves the stream
-    report_item_failures: bool
-    event_filter: EventFilter
-    on_failure_queue_id: str | None
+def check_pattern(pattern: Any, path: str = "pattern") -> None:
+    """A filter pattern the local stack plays: objects nesting down to non-empty lists of strings, nothing else."""
+    if not isinstance(pattern, dict) or not pattern:
+        raise UnsupportedEventSource(f"{path}: expected a non-empty object, got {pattern!r}")
+    for key, value in pattern.items():
+        if isinstance(value, dict):
+            check_pattern(value, f"{path}.{key}")
+        elif not (isinstance(value, list) and value and all(isinstance(item, str) for item in value)):
+            raise UnsupportedEventSource(f"{path}.{key}: only a list of strings is played locally, got {value!r}")
+
+
+def matches(pattern: Mapping[str, Any], record: Any) -> bool:
+    """Every key of the pattern is in the record with one of the listed values (or matching the nested pattern)."""
+    return isinstance(record, dict) and all(
+        matches(expected, record.get(key)) if isinstance(expected, dict) else record.get(key) in expected
+        for key, expected in pattern.items()
+    )
 
 
 @dataclass(frozen=True)
-class QueueSource:
+class Source:
+    """One DynamoDB or SQS event of a function, with its settings (Lambda's defaults where the template has none)."""
+
+    kind: str  # "DynamoDB" or "SQS"
+    name: str  # <function logical id>.<event name>
     function_id: str
-    event_name: str
-    queue_id: str
+    resource_id: str  # the table (DynamoDB) or the queue (SQS)
     batch_size: int
     report_item_failures: bool
-    event_filter: EventFilter
+    starting_position: str = "LATEST"
+    batching_window_seconds: float = 0.0
+    bisect_on_error: bool = False
+    max_retries: int = -1  # -1: until the record leaves the stream
+    patterns: tuple[dict[str, Any], ...] = ()  # none: every record
+    on_failure_queue_id: str | None = None
+    max_concurrency: int | None = None
+
+    def accepts(self, record: Mapping[str, Any]) -> bool:
+        return not self.patterns or any(matches(pattern, record) for pattern in self.patterns)
 
 
-def _get_att_target(value: Any, attribute: str, what: str) -> str:
-    """The logical id in {"Fn::GetAtt": [id, attribute]}: the only form the local stack can map to a resource."""
-    if isinstance(value, dict) and "Fn::GetAtt" in value:
-        target = value["Fn::GetAtt"]
-        if len(target) == 2 and target[1] == attribute:
-            return str(target[0])
-    raise UnsupportedEventSource(f"{what}: expected !GetAtt <resource>.{attribute}, got {value!r}")
+def _get_att(value: Any, attribute: str, what: str) -> str:
+    target = value.get("Fn::GetAtt") if isinstance(value, dict) else None
+    if not (isinstance(target, list) and len(target) == 2 and target[1] == attribute):
+        raise UnsupportedEventSource(f"{what}: expected !GetAtt <resource>.{attribute}, got {value!r}")
+    return str(target[0])
 
 
-def event_sources(specs: Iterable[FunctionSpec]) -> list[StreamSource | QueueSource]:
-    """Every DynamoDB and SQS event of the template's functions (Enabled: false ones left out)."""
-    sources: list[StreamSource | QueueSource] = []
-    for spec in specs:
-        for name, event in spec.events.items():
-            props = event.get("Properties", {})
-            what = f"{spec.logical_id}.{name}"
-            if props.get("Enabled") is False:
-                continue
-            report = REPORT_BATCH_ITEM_FAILURES in (props.get("FunctionResponseTypes") or [])
-            if event["Type"] == "DynamoDB":
-                on_failure = ((props.get("DestinationConfig") or {}).get("OnFailure")) or {}
-                if on_failure and on_failure.get("Type", "SQS") != "SQS":
-                    raise UnsupportedEventSource(f"{what}: only SQS on-failure destinations are supported")
-                sources.append(
-                    StreamSource(
-                        function_id=spec.logical_id,
-                        event_name=name,
-                        table_id=_get_att_target(props.get("Stream"), "StreamArn", what),
-                        starting_position=str(props.get("StartingPosition", "LATEST")),
-                        batch_size=int(props.get("BatchSize", 100)),
-                        batching_window_seconds=float(props.get("MaximumBatchingWindowInSeconds", 0)),
-                        bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
-                        max_retries=int(props.get("MaximumRetryAttempts", -1)),
-                        report_item_failures=report,
-                        event_filter=EventFilter.from_criteria(props.get("FilterCriteria")),
-                        on_failure_queue_id=(
-                            _get_att_target(on_failure["Destination"], "Arn", f"{what} OnFailure")
-                            if on_failure
-                            else None
-                        ),
-                    )
-                )
-            elif event["Type"] == "SQS":
-                sources.append(
-                    QueueSource(
-                        function_id=spec.logical_id,
-                        event_name=name,
-                        queue_id=_get_att_target(props.get("Queue"), "Arn", what),
-                        batch_size=int(props.get("BatchSize", 10)),
-                        report_item_failures=report,
-                        event_filter=EventFilter.from_criteria(props.get("FilterCriteria")),
-                    )
-                )
-            else:
-                _log(f"{what}: {event['Type']} events are not polled locally")
-    return sources
+def _source(function_id: str, event_name: str, kind: str, props: Mapping[str, Any]) -> Source:
+    what = f"{function_id}.{event_name}"
+    unknown = set(props) - PROPERTIES.get(kind, set())
+    scaling, on_failure = props.get("ScalingConfig", {}), props.get("DestinationConfig", {}).get("OnFailure")
+    if kind not in PROPERTIES or unknown or set(scaling) - {"MaximumConcurrency"}:
+        raise UnsupportedEventSource(f"{what}: {kind} event {sorted(unknown)} {scaling} is not played locally")
+    if on_failure and (set(props["DestinationConfig"]) != {"OnFailure"} or on_failure.get("Type") != "SQS"):
+        raise UnsupportedEventSource(f"{what}: only an SQS OnFailure destination is played locally")
+    report = props.get("FunctionResponseTypes", []) == ["ReportBatchItemFailures"]
+    if kind == "SQS":
+        if (batch_size := int(props.get("BatchSize", 10))) > 10:
+            raise UnsupportedEventSource(f"{what}: a BatchSize over 10 (with a batching window) is not played locally")
+        queue = _get_att(props.get("Queue"), "Arn", what)
+        return Source(
+            kind, what, function_id, queue, batch_size, report, max_concurrency=scaling.get("MaximumConcurrency")
+        )
+    patterns = tuple(json.loads(entry["Pattern"]) for entry in props.get("FilterCriteria", {}).get("Filters", []))
+    for pattern in patterns:
+        check_pattern(pattern, f"{what} FilterCriteria")
+    return Source(
+        kind,
+        what,
+        function_id,
+        _get_att(props.get("Stream"), "StreamArn", what),
+        int(props.get("BatchSize", 100)),
+        report,
+        starting_position=str(props.get("StartingPosition", "LATEST")),
+        batching_window_seconds=float(props.get("MaximumBatchingWindowInSeconds", 0)),
+        bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
+        max_retries=int(props.get("MaximumRetryAttempts", -1)),
+        patterns=patterns,
+        on_failure_queue_id=_get_att(on_failure["Destination"], "Arn", what) if on_failure else None,
+    )
 
 
-# ---------------------------------------------------------------- Lambda events
-def _wire(value: Any) -> Any:
-    """boto3 decodes B/BS attribute values to bytes; Lambda events carry them base64-encoded."""
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
-    if isinstance(value, dict):
-        return {key: _wire(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_wire(item) for item in value]
-    return value
+def event_sources(specs: Iterable[FunctionSpec]) -> list[Source]:
+    """Every non-Api event of the template's functions; UnsupportedEventSource for what is not played locally."""
+    events = [(spec.logical_id, name, event) for spec in specs for name, event in spec.events.items()]
+    return [
+        _source(function_id, name, event["Type"], event.get("Properties", {})) for function_id, name, event in events
+    ]
 
 
-def stream_record(raw: Mapping[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
-    """A record from dynamodbstreams.get_records (boto3 shapes) as Lambda puts it in a DynamoDB Streams event."""
-    dynamodb = _wire(dict(raw["dynamodb"]))
-    created = dynamodb.get("ApproximateCreationDateTime")
-    if isinstance(created, datetime):
-        dynamodb["ApproximateCreationDateTime"] = int(created.timestamp())
-    return {
-        "eventID": raw["eventID"],
-        "eventName": raw["eventName"],
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": raw.get("awsRegion") or region,
-        "dynamodb": dynamodb,
-        "eventSourceARN": stream_arn,
-    }
-
-
-def _message_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
-    converted = {}
-    for name, value in attributes.items():
-        entry: dict[str, Any] = {"stringListValues": [], "binaryListValues": [], "dataType": value["DataType"]}
-        if "StringValue" in value:
-            entry["stringValue"] = value["StringValue"]
-        if "BinaryValue" in value:
-            entry["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode("ascii")
-        converted[name] = entry
-    return converted
-
-
-def sqs_event(messages: Sequence[Mapping[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
-    """Messages from sqs.receive_message (all system and message attributes) as the Lambda SQS event."""
-    event = sqs_event_from(messages, queue_arn)
-    for record, message in zip(event["Records"], messages, strict=True):
-        record["awsRegion"] = region
-        record["messageAttributes"] = _message_attributes(message.get("MessageAttributes", {}))
-        record["attributes"].update(message.get("Attributes", {}))
-        if "MD5OfBody" in message:
-            record["md5OfBody"] = message["MD5OfBody"]
-    return event
-
-
-def sqs_filter_view(record: Mapping[str, Any]) -> dict[str, Any]:
-    """What an SQS filter pattern sees: the record, with a JSON body parsed (Lambda filters on its fields)."""
+def reported_failures(result: Any, identifiers: Sequence[str], report_item_failures: bool) -> list[int]:
+    """The indexes of the records the function handed back, in order: none unless ReportBatchItemFailures is on;
+    every one when the report names an unknown record or none at all (Lambda's reading of a malformed report)."""
+    failures = result.get("batchItemFailures") if report_item_failures and isinstance(result, dict) else None
     try:
-        body = json.loads(record["body"])
-    except (TypeError, ValueError):
-        return dict(record)
-    return {**record, "body": body} if isinstance(body, dict | list) else dict(record)
-
-
-# ---------------------------------------------------------------- function responses
-@dataclass(frozen=True)
-class StreamOutcome:
-    """retry_from: index of the first record to hand back (None when the batch succeeded)."""
-
-    retry_from: int | None = None
-    function_error: str | None = None
-
-
-def stream_outcome(result: Any, batch: Sequence[Mapping[str, Any]], report_item_failures: bool) -> StreamOutcome:
-    """How Lambda reads a stream function's response: without ReportBatchItemFailures any return is success; with
-    it, the lowest reported sequence number is the checkpoint, and a malformed report fails the whole batch."""
-    if not report_item_failures or not isinstance(result, dict):
-        return StreamOutcome()
-    failures = result.get("batchItemFailures")
-    if not failures:
-        return StreamOutcome()
-    positions = {record["dynamodb"]["SequenceNumber"]: index for index, record in enumerate(batch)}
-    indexes = []
-    for failure in failures:
-        identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
-        if not identifier or identifier not in positions:
-            return StreamOutcome(retry_from=0)
-        indexes.append(positions[identifier])
-    return StreamOutcome(retry_from=min(indexes))
-
-
-def sqs_failures(result: Any, message_ids: Sequence[str], report_item_failures: bool) -> set[str]:
-    """The message ids to leave in the queue; a malformed report fails the whole batch, as Lambda does."""
-    if not report_item_failures or not isinstance(result, dict):
-        return set()
-    failures = result.get("batchItemFailures")
-    if not failures:
-        return set()
-    failed = set()
-    for failure in failures:
-        identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
-        if not identifier or identifier not in message_ids:
-            return set(message_ids)
-        failed.add(identifier)
-    return failed
-
-
-def _iso(epoch_seconds: Any) -> str:
-    moment = datetime.fromtimestamp(float(epoch_seconds), UTC) if epoch_seconds is not None else datetime.now(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def stream_failure_message(
-    batch: Sequence[Mapping[str, Any]],
-    *,
-    shard_id: str,
-    stream_arn: str,
-    function_arn: str,
-    invocations: int,
-    function_error: str | None,
-    now: datetime | None = None,
-) -> dict[str, Any]:
-    """What Lambda sends to an on-failure destination for a stream batch it gave up on (the batch's location,
-    not its records: they stay in the stream, or here in the table's outbox items)."""
-    moment = now or datetime.now(UTC)
-    response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
-    if function_error is not None:
-        response["functionError"] = "Unhandled"
-    return {
-        "requestContext": {
-            "requestId": str(uuid.uuid4()),
-            "functionArn": function_arn,
-            "condition": "RetryAttemptsExhausted",
-            "approximateInvokeCount": invocations,
-        },
-        "responseContext": response,
-        "version": "1.0",
-        "timestamp": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "DDBStreamBatchInfo": {
-            "shardId": shard_id,
-            "startSequenceNumber": batch[0]["dynamodb"]["SequenceNumber"],
-            "endSequenceNumber": batch[-1]["dynamodb"]["SequenceNumber"],
-            "approximateArrivalOfFirstRecord": _iso(batch[0]["dynamodb"].get("ApproximateCreationDateTime")),
-            "approximateArrivalOfLastRecord": _iso(batch[-1]["dynamodb"].get("ApproximateCreationDateTime")),
-            "batchSize": len(batch),
-            "streamArn": stream_arn,
-        },
-    }
+        return sorted({identifiers.index(failure["itemIdentifier"]) for failure in failures or []})
+    except (TypeError, KeyError, ValueError):
+        return list(range(len(identifiers)))
 
 
 def forget_moto_shard_iterator(iterator: str, account: str = "123456789012", region: str = "us-east-1") -> None:
-    """Drop a consumed shard iterator from moto, which keeps every one it hands out (in its backend and in the
-    instance list behind /moto-api/data.json): about 1.5 KB per poll, for ever. Only for a moto running in this
-    process, as LocalStack's does; if moto's internals move, the iterator simply stays."""
+    """Drop a consumed shard iterator from moto (in this process), which keeps every one it hands out, in its backend
+    and behind /moto-api/data.json: about 1.5 KB per poll, for ever. If moto's internals move, it simply stays."""
     try:
         from moto.dynamodbstreams.models import ShardIterator, dynamodbstreams_backends
 
@@ -336,474 +178,222 @@ def forget_moto_shard_iterator(iterator: str, account: str = "123456789012", reg
 
 # ---------------------------------------------------------------- poller threads
 class Poller:
-    """A background loop around poll_once(); counts cycles and productive cycles so drain() can tell when all
-    is quiet. Idle polls back off from IDLE_MIN_SECONDS to IDLE_MAX_SECONDS; wake() cuts the wait short."""
+    """A background loop around poll_once(), counting its cycles and the productive ones for drain(). An idle poll
+    backs off from IDLE_MIN_SECONDS to IDLE_MAX_SECONDS; setting `wake` cuts the wait short."""
 
-    name = "poller"
+    def __init__(self, name: str, function: Any) -> None:
+        self.name, self.function = name, function  # the function: anything with invoke(event) -> result
+        self.wake, self.stopping = threading.Event(), threading.Event()
+        self.cycles = self.productive_cycles = 0
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
 
-    def __init__(self) -> None:
-        self._stopping = threading.Event()
-        self._wake = threading.Event()
-        self._progress = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self.cycles = 0
-        self.productive_cycles = 0
-
-    def poll_once(self) -> bool:
-        """One round of work; True when anything was read, invoked or deleted."""
+    def poll_once(self) -> bool:  # one round of work; True when anything was read, invoked or deleted
         raise NotImplementedError
 
-    def leftover(self) -> str | None:
-        """What still waits to be processed (None when nothing), for drain()."""
+    def leftover(self) -> str | None:  # what still waits to be processed, for drain()
         return None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-        self._thread.start()
-
-    def request_stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self.request_stop()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                _log(f"{self.name} still busy after {timeout}s; left behind (daemon thread)")
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def wait_for_cycle(self, cycle: int, deadline: float) -> bool:
-        with self._progress:
-            while self.cycles < cycle:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self._stopping.is_set():
-                    return False
-                self._progress.wait(min(remaining, 0.1))
-        return True
-
-    def _pause(self, seconds: float) -> None:
-        self._wake.wait(seconds)
-        self._wake.clear()
 
     def _run(self) -> None:
         idle = IDLE_MIN_SECONDS
-        while not self._stopping.is_set():
-            productive = False
+        while not self.stopping.is_set():
             try:
                 productive = self.poll_once()
             except Exception:
                 _log(f"{self.name} poll failed:\n{traceback.format_exc()}")
-                idle = IDLE_MAX_SECONDS
-            with self._progress:
-                self.cycles += 1
-                self.productive_cycles += productive
-                self._progress.notify_all()
+                productive, idle = False, IDLE_MAX_SECONDS
+            self.cycles, self.productive_cycles = self.cycles + 1, self.productive_cycles + productive
             if productive:
                 idle = IDLE_MIN_SECONDS
                 continue
-            self._pause(self._next_wait(idle))
+            self.wake.wait(idle)
+            self.wake.clear()
             idle = min(IDLE_MAX_SECONDS, idle * 2)
-
-    def _next_wait(self, idle: float) -> float:
-        return idle
-
-
-@dataclass
-class _Shard:
-    shard_id: str
-    iterator: str | None
-    buffer: list[dict[str, Any]] = field(default_factory=list)  # filtered Lambda records, oldest first
-    window_started: float | None = None
-    attempts: int = 0  # failed invocations in a row with the same first record
-    batch_limit: int | None = None  # a bisected or partial retry's size
-    retry_at: float = 0.0
 
 
 class StreamPoller(Poller):
-    """One DynamoDB event source: the table's stream -> the function, shard by shard."""
+    """One DynamoDB event source: the table's stream (moto's one shard) -> the function."""
+
+    backoff_seconds = 0.1  # doubled on every retry of the same record, up to MAX_BACKOFF_SECONDS
 
     def __init__(
-        self,
-        source: StreamSource,
-        function: Invoker,
-        function_arn: str,
-        table_name: str,
-        *,
-        dynamodb: "DynamoDBClient",
-        streams: Any,  # a dynamodbstreams client (no mypy_boto3 stubs installed for it)
-        sqs: "SQSClient",
-        failure_queue_url: str | None,
-        region: str,
-        backoff_seconds: float = 0.1,
-        max_backoff_seconds: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-        forget_iterator: Callable[[str], None] | None = None,
-    ) -> None:
-        super().__init__()
-        self.name = f"{source.function_id}.{source.event_name}"
-        self.source = source
-        self._function = function
-        self._forget_iterator = forget_iterator
-        self._function_arn = function_arn
-        self._table_name = table_name
-        self._dynamodb = dynamodb
-        self._streams = streams
-        self._sqs = sqs
-        self._failure_queue_url = failure_queue_url
-        self._region = region
-        self._backoff = backoff_seconds
-        self._max_backoff = max_backoff_seconds
-        self._clock = clock
-        self._shards: dict[str, _Shard] | None = None
-        self._finished: set[str] = set()
-        self.stream_arn = ""
-        self.discarded = 0
+        self, source: Source, function: Any, stream_arn: str, streams: Any, *, sqs: Any, failure_queue: str | None
+    ):
+        super().__init__(source.name, function)
+        self.source, self.stream_arn, self._failure_queue = source, stream_arn, failure_queue
+        self._streams, self._sqs = streams, sqs  # streams: no mypy_boto3 stubs are installed for dynamodbstreams
+        (shard,) = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
+        self.shard_id = shard["ShardId"]
+        position = {"StreamArn": stream_arn, "ShardId": self.shard_id, "ShardIteratorType": source.starting_position}
+        self._iterator: str | None = streams.get_shard_iterator(**position)["ShardIterator"]
+        self.buffer: list[dict[str, Any]] = []  # records the filter passed, oldest first
+        self._window_started = self._retry_at = 0.0
+        self._attempts = 0  # failed invocations in a row starting at the same record
+        self._batch_limit: int | None = None  # a bisected or partial retry's size
 
-    # ------------------------------------------------------------ reading
-    def open(self) -> None:
-        """Find the stream and position an iterator on every shard (StartingPosition for those open now)."""
-        table = self._dynamodb.describe_table(TableName=self._table_name)["Table"]
-        if "LatestStreamArn" not in table:
-            raise UnsupportedEventSource(f"{self.name}: table {self._table_name} has no stream")
-        self.stream_arn = table["LatestStreamArn"]
-        self._shards = {}
-        self._discover(self.source.starting_position)
-
-    def _discover(self, position: str) -> None:
-        assert self._shards is not None
-        description = self._streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
-        for shard in description.get("Shards", []):
-            shard_id = shard["ShardId"]
-            if shard_id in self._shards or shard_id in self._finished:
-                continue
-            iterator = self._streams.get_shard_iterator(
-                StreamArn=self.stream_arn,
-                ShardId=shard_id,
-                ShardIteratorType=position,
-            )["ShardIterator"]
-            self._shards[shard_id] = _Shard(shard_id, iterator)
-
-    def _read(self, shard: _Shard) -> bool:
-        if shard.iterator is None or len(shard.buffer) >= self.source.batch_size:
-            return False
-        page = self._streams.get_records(ShardIterator=shard.iterator, Limit=STREAM_READ_LIMIT)
-        if self._forget_iterator is not None:
-            self._forget_iterator(shard.iterator)
-        shard.iterator = page.get("NextShardIterator")  # None once a closed shard is read to its end
-        for raw in page.get("Records", []):
-            record = stream_record(raw, self.stream_arn, self._region)
-            if self.source.event_filter.accepts(record):
-                shard.buffer.append(record)
-                if shard.window_started is None:
-                    shard.window_started = self._clock()
-        return bool(page.get("Records"))
-
-    # ------------------------------------------------------------ delivering
-    def _due(self, shard: _Shard) -> bool:
-        if not shard.buffer or self._clock() < shard.retry_at:
-            return False
-        if shard.attempts or shard.batch_limit or len(shard.buffer) >= self.source.batch_size:
-            return True
-        started = shard.window_started if shard.window_started is not None else self._clock()
-        return self._clock() - started >= self.source.batching_window_seconds
-
-    def _deliver(self, shard: _Shard) -> None:
-        batch = shard.buffer[: shard.batch_limit or self.source.batch_size]
-        try:
-            result = self._function.invoke({"Records": batch})
-        except Exception as exc:
-            _log(f"{self.name}: batch of {len(batch)} failed:\n{traceback.format_exc()}")
-            outcome = StreamOutcome(retry_from=0, function_error=f"{type(exc).__name__}: {exc}")
-        else:
-            outcome = stream_outcome(result, batch, self.source.report_item_failures)
-        self._settle(shard, batch, outcome)
-
-    def _settle(self, shard: _Shard, batch: list[dict[str, Any]], outcome: StreamOutcome) -> None:
-        if outcome.retry_from is None:
-            del shard.buffer[: len(batch)]
-            shard.attempts, shard.batch_limit, shard.retry_at = 0, None, 0.0
-        else:
-            done = outcome.retry_from
-            failed = batch[done:]
-            del shard.buffer[:done]
-            shard.attempts = shard.attempts + 1 if done == 0 else 1
-            if 0 <= self.source.max_retries < shard.attempts:
-                self._discard(shard, failed, outcome.function_error)
-            else:
-                shard.batch_limit = None
-                if self.source.bisect_on_error:
-                    # A function error halves the batch; a partial failure retries only what was handed back.
-                    shard.batch_limit = math.ceil(len(failed) / 2) if outcome.function_error else len(failed)
-                delay = min(self._max_backoff, self._backoff * 2 ** (shard.attempts - 1))
-                shard.retry_at = self._clock() + delay
-                _log(
-                    f"{self.name}: {len(failed)} of {len(batch)} records handed back, "
-                    f"retry {shard.attempts} of {self._retries_text()} in {delay:.1f}s"
-                )
-        if not shard.buffer:
-            shard.window_started = None
-
-    def _retries_text(self) -> str:
-        return "unlimited" if self.source.max_retries < 0 else str(self.source.max_retries)
-
-    def _discard(self, shard: _Shard, failed: list[dict[str, Any]], function_error: str | None) -> None:
-        """Retries exhausted: the batch's description goes to the on-failure queue and the shard moves on."""
-        message = stream_failure_message(
-            failed,
-            shard_id=shard.shard_id,
-            stream_arn=self.stream_arn,
-            function_arn=self._function_arn,
-            invocations=shard.attempts,
-            function_error=function_error,
-        )
-        del shard.buffer[: len(failed)]
-        shard.attempts, shard.batch_limit, shard.retry_at = 0, None, 0.0
-        self.discarded += len(failed)
-        where = "dropped (no on-failure destination)"
-        if self._failure_queue_url is not None:
-            extra: dict[str, Any] = {}
-            if self._failure_queue_url.endswith(".fifo"):
-                extra = {
-                    "MessageGroupId": shard.shard_id,
-                    "MessageDeduplicationId": message["requestContext"]["requestId"],
-                }
-            self._sqs.send_message(QueueUrl=self._failure_queue_url, MessageBody=json.dumps(message), **extra)
-            where = f"described in {self._failure_queue_url.rsplit('/', 1)[-1]}"
-        invocations = message["requestContext"]["approximateInvokeCount"]
-        _log(f"{self.name}: gave up on {len(failed)} records after {invocations} invocations, {where}")
-
-    # ------------------------------------------------------------ the loop
     def poll_once(self) -> bool:
-        if self._shards is None:
-            self.open()
-        assert self._shards is not None
-        productive = False
-        for shard in list(self._shards.values()):
-            productive |= self._read(shard)
-            if self._due(shard):
-                self._deliver(shard)
-                productive = True
-            if shard.iterator is None and not shard.buffer:
-                # A closed shard read to its end: its children (opened as it closed) are read from their start.
-                del self._shards[shard.shard_id]
-                self._finished.add(shard.shard_id)
-                self._discover("TRIM_HORIZON")
-        return productive
-
-    def _next_wait(self, idle: float) -> float:
-        if self._shards:
-            waits = [s.retry_at - self._clock() for s in self._shards.values() if s.buffer and s.retry_at]
-            waits += [
-                s.window_started + self.source.batching_window_seconds - self._clock()
-                for s in self._shards.values()
-                if s.buffer and s.window_started is not None and not s.retry_at
-            ]
-            if waits:
-                return max(0.0, min(idle, *waits))
-        return idle
+        read = False
+        if self._iterator is not None and len(self.buffer) < self.source.batch_size:
+            page = self._streams.get_records(ShardIterator=self._iterator, Limit=1000)
+            forget_moto_shard_iterator(self._iterator)
+            self._iterator = page.get("NextShardIterator")
+            records = stream_event_from(page["Records"], self.stream_arn)["Records"]
+            self._window_started = self._window_started if self.buffer else time.monotonic()
+            self.buffer += filter(self.source.accepts, records)
+            read = bool(records)
+        now = time.monotonic()
+        full = self._attempts > 0 or len(self.buffer) >= self.source.batch_size
+        window_over = now >= self._window_started + self.source.batching_window_seconds
+        if not self.buffer or now < self._retry_at or not (full or window_over):
+            return read
+        self._deliver()
+        return True
 
     def leftover(self) -> str | None:
-        waiting = sum(len(shard.buffer) for shard in (self._shards or {}).values())
-        return f"{self.name}: {waiting} stream records not yet processed" if waiting else None
+        return f"{self.name}: {len(self.buffer)} stream records not yet processed" if self.buffer else None
+
+    def _deliver(self) -> None:
+        batch = self.buffer[: self._batch_limit or self.source.batch_size]
+        try:
+            result = self.function.invoke({"Records": batch})
+        except Exception:
+            _log(f"{self.name}: batch of {len(batch)} failed:\n{traceback.format_exc()}")
+            error, done = True, 0
+        else:
+            numbers = [record["dynamodb"]["SequenceNumber"] for record in batch]
+            failures = reported_failures(result, numbers, self.source.report_item_failures)
+            error, done = False, failures[0] if failures else len(batch)
+        del self.buffer[:done]
+        failed = batch[done:]
+        self._attempts = (self._attempts + 1 if done == 0 else 1) if failed else 0
+        self._batch_limit, self._retry_at = None, 0.0
+        if not failed:
+            return
+        if 0 <= self.source.max_retries < self._attempts:
+            self._give_up(failed, error)
+            return
+        if self.source.bisect_on_error:  # a function error halves the batch; a partial failure retries what failed
+            self._batch_limit = math.ceil(len(failed) / 2) if error else len(failed)
+        delay = min(MAX_BACKOFF_SECONDS, self.backoff_seconds * 2 ** (self._attempts - 1))
+        self._retry_at = time.monotonic() + delay
+
+    def _give_up(self, failed: list[dict[str, Any]], function_error: bool) -> None:
+        """Retries exhausted: where the batch is (its records stay in the stream, and here in the table's outbox
+        items) goes to the on-failure queue in the fields of Lambda's own message, and the stream moves on."""
+        del self.buffer[: len(failed)]
+        invocations, self._attempts = self._attempts, 0
+        context = {"functionArn": self.function.identity.arn, "condition": "RetryAttemptsExhausted"}
+        info = {"shardId": self.shard_id, "streamArn": self.stream_arn, "batchSize": len(failed)}
+        info |= {"startSequenceNumber": failed[0]["dynamodb"]["SequenceNumber"]}
+        info |= {"endSequenceNumber": failed[-1]["dynamodb"]["SequenceNumber"]}
+        message = {
+            "requestContext": {**context, "requestId": str(uuid.uuid4()), "approximateInvokeCount": invocations},
+            "responseContext": {"statusCode": 200, **({"functionError": "Unhandled"} if function_error else {})},
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "DDBStreamBatchInfo": info,
+        }
+        if self._failure_queue is not None:
+            self._sqs.send_message(QueueUrl=self._failure_queue, MessageBody=json.dumps(message))
+        where = self._failure_queue or "no on-failure queue"
+        _log(f"{self.name}: gave up on {len(failed)} records after {invocations} invocations; described in {where}")
 
 
 class QueuePoller(Poller):
-    """One SQS event source: the queue -> the function, one batch at a time."""
+    """One consumer of an SQS event source: the queue -> the function, one batch at a time."""
 
-    def __init__(
-        self,
-        source: QueueSource,
-        function: Invoker,
-        queue_url: str,
-        *,
-        sqs: "SQSClient",
-        region: str,
-        retry_visibility: int | None = None,
-        consumer: int = 0,
-    ) -> None:
-        super().__init__()
-        self.name = f"{source.function_id}.{source.event_name}" + (f"#{consumer}" if consumer else "")
-        self.source = source
-        self._function = function
-        self._queue_url = queue_url
-        self._sqs = sqs
-        self._region = region
-        self._retry_visibility = retry_visibility
-        self._queue_arn: str | None = None
-
-    @property
-    def queue_arn(self) -> str:
-        if self._queue_arn is None:
-            attributes = self._sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])
-            self._queue_arn = attributes["Attributes"]["QueueArn"]
-        return self._queue_arn
-
-    def _receive(self) -> list[dict[str, Any]]:
-        messages: list[dict[str, Any]] = []
-        while len(messages) < self.source.batch_size:
-            response = self._sqs.receive_message(
-                QueueUrl=self._queue_url,
-                MaxNumberOfMessages=min(SQS_RECEIVE_LIMIT, self.source.batch_size - len(messages)),
-                MessageSystemAttributeNames=["All"],
-                MessageAttributeNames=["All"],
-                WaitTimeSeconds=0,  # a long poll would hold moto's one lock (devstack/aws.py)
-            )
-            page = [dict(message) for message in response.get("Messages", [])]
-            messages += page
-            if len(page) < SQS_RECEIVE_LIMIT:
-                break
-        return messages
+    def __init__(self, source: Source, function: Any, url: str, sqs: Any, consumer: int = 0) -> None:
+        super().__init__(source.name + (f"#{consumer}" if consumer else ""), function)
+        self.source, self._url, self._sqs = source, url, sqs
+        self._arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        retry = os.environ.get("LOCAL_SQS_RETRY_SECONDS", "").strip()
+        self._retry_visibility = int(retry) if retry else None  # None: the queue's own visibility timeout
 
     def poll_once(self) -> bool:
-        messages = self._receive()
+        messages = self._sqs.receive_message(
+            QueueUrl=self._url,
+            MaxNumberOfMessages=self.source.batch_size,
+            MessageSystemAttributeNames=["All"],
+            WaitTimeSeconds=0,  # a long poll would hold moto's one lock (devstack/aws.py)
+        ).get("Messages", [])
         if not messages:
             return False
-        records = sqs_event(messages, self.queue_arn, self._region)["Records"]
-        wanted = [r for r in records if self.source.event_filter.accepts(sqs_filter_view(r))]
-        failed: set[str] = set()
-        if wanted:
-            ids = [record["messageId"] for record in wanted]
-            try:
-                result = self._function.invoke({"Records": wanted})
-            except Exception:
-                _log(f"{self.name}: batch of {len(wanted)} failed, every message stays:\n{traceback.format_exc()}")
-                failed = set(ids)
-            else:
-                failed = sqs_failures(result, ids, self.source.report_item_failures)
-            if failed:
-                _log(f"{self.name}: {len(failed)} of {len(wanted)} messages handed back")
-        # Messages the filter rejects are deleted, as Lambda does; so is everything the function processed.
-        self._delete([r for r in records if r["messageId"] not in failed])
+        ids = [message["MessageId"] for message in messages]
+        try:
+            result = self.function.invoke(sqs_event_from(messages, self._arn))
+        except Exception:
+            _log(f"{self.name}: batch of {len(ids)} failed, every message stays:\n{traceback.format_exc()}")
+            failed = set(range(len(ids)))
+        else:
+            failed = set(reported_failures(result, ids, self.source.report_item_failures))
+        entries = [{"Id": str(n), "ReceiptHandle": message["ReceiptHandle"]} for n, message in enumerate(messages)]
+        if done := [entry for n, entry in enumerate(entries) if n not in failed]:
+            self._sqs.delete_message_batch(QueueUrl=self._url, Entries=done)
         if failed and self._retry_visibility is not None:
-            self._make_visible([r for r in records if r["messageId"] in failed], self._retry_visibility)
+            again = [{**entries[n], "VisibilityTimeout": self._retry_visibility} for n in sorted(failed)]
+            self._sqs.change_message_visibility_batch(QueueUrl=self._url, Entries=again)
         return True
 
-    def _delete(self, records: Sequence[Mapping[str, Any]]) -> None:
-        for start in range(0, len(records), SQS_RECEIVE_LIMIT):
-            chunk = records[start : start + SQS_RECEIVE_LIMIT]
-            entries: list[DeleteMessageBatchRequestEntryTypeDef] = [
-                {"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(chunk)
-            ]
-            response = self._sqs.delete_message_batch(QueueUrl=self._queue_url, Entries=entries)
-            for failure in response.get("Failed", []):
-                _log(f"{self.name}: delete failed: {failure.get('Code')}")
-
-    def _make_visible(self, records: Sequence[Mapping[str, Any]], seconds: int) -> None:
-        for start in range(0, len(records), SQS_RECEIVE_LIMIT):
-            chunk = records[start : start + SQS_RECEIVE_LIMIT]
-            entries: list[ChangeMessageVisibilityBatchRequestEntryTypeDef] = [
-                {"Id": str(i), "ReceiptHandle": r["receiptHandle"], "VisibilityTimeout": seconds}
-                for i, r in enumerate(chunk)
-            ]
-            self._sqs.change_message_visibility_batch(QueueUrl=self._queue_url, Entries=entries)
-
     def leftover(self) -> str | None:
-        attributes = self._sqs.get_queue_attributes(
-            QueueUrl=self._queue_url,
-            AttributeNames=[
-                "ApproximateNumberOfMessages",
-                "ApproximateNumberOfMessagesNotVisible",
-                "ApproximateNumberOfMessagesDelayed",
-            ],
-        )["Attributes"]
-        counts = {_QUEUE_COUNTS[name]: int(value) for name, value in attributes.items() if name in _QUEUE_COUNTS}
-        detail = ", ".join(f"{count} {state}" for state, count in counts.items() if count)
-        return f"{self.source.function_id}.{self.source.event_name}: queue holds {detail}" if detail else None
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        counts = self._sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=names)["Attributes"]
+        visible, in_flight = (int(counts.get(name, 0)) for name in names)
+        return (
+            f"{self.source.name}: queue holds {visible} visible, {in_flight} in flight"
+            if visible or in_flight
+            else None
+        )
 
 
 # ---------------------------------------------------------------- the LocalStack service
-class StackView(Protocol):
-    """What the pollers need from LocalStack (devstack/stack.py), read when they start."""
-
-    specs: list[FunctionSpec]
-    tables: dict[str, str]
-    queue_urls: dict[str, str]
-
-    @property
-    def functions(self) -> Mapping[str, Any]: ...
-
-
 class EventSourcePollers:
     """Every DynamoDB and SQS event source of the template, polled from background threads."""
 
-    def __init__(self, stack: StackView, *, region: str = "us-east-1") -> None:
-        self._stack = stack
-        self._region = region
+    def __init__(self, stack: "LocalStack", *, region: str = "us-east-1") -> None:
+        self._stack, self._region = stack, region
         self.pollers: list[Poller] = []
 
     def start(self) -> None:
-        # Clients made here, on the starting thread, from a session of their own (boto3's default session is not
-        # safe to build clients from concurrently).
-        session = boto3.session.Session(region_name=self._region)
-        dynamodb = session.client("dynamodb", config=_CLIENT_CONFIG)
+        # Clients from a session of their own, made on this thread (boto3's default session is not thread-safe).
+        session, stack = boto3.session.Session(region_name=self._region), self._stack
+        dynamodb, sqs = session.client("dynamodb", config=_CLIENT_CONFIG), session.client("sqs", config=_CLIENT_CONFIG)
         streams = session.client("dynamodbstreams", config=_CLIENT_CONFIG)
-        sqs = session.client("sqs", config=_CLIENT_CONFIG)
-        stack = self._stack
         for source in event_sources(stack.specs):
             pool = stack.functions[source.function_id]
-            if isinstance(source, StreamSource):
-                failure_queue = source.on_failure_queue_id
-                stream_poller = StreamPoller(
-                    source,
-                    pool,
-                    pool.identity.arn,
-                    stack.tables[source.table_id],
-                    dynamodb=dynamodb,
-                    streams=streams,
-                    sqs=sqs,
-                    failure_queue_url=stack.queue_urls[failure_queue] if failure_queue else None,
-                    region=self._region,
-                    forget_iterator=forget_moto_shard_iterator,  # LocalStack's moto runs in this process
-                )
-                stream_poller.open()  # StartingPosition is taken now, before the API takes requests
-                self.pollers.append(stream_poller)
-            else:
-                # Without enough consumers, a backlog builds under load, and every moto SQS call scans the backlog.
-                self.pollers += [
-                    QueuePoller(
-                        source,
-                        pool,
-                        stack.queue_urls[source.queue_id],
-                        sqs=sqs,
-                        region=self._region,
-                        retry_visibility=retry_visibility_seconds(),
-                        consumer=consumer,
-                    )
-                    for consumer in range(pool.size)
-                ]
+            if source.kind == "DynamoDB":  # its StartingPosition is taken now, before the API takes requests
+                arn = dynamodb.describe_table(TableName=stack.tables[source.resource_id])["Table"]["LatestStreamArn"]
+                failure_queue = stack.queue_urls.get(source.on_failure_queue_id or "")
+                self.pollers.append(StreamPoller(source, pool, arn, streams, sqs=sqs, failure_queue=failure_queue))
+                continue
+            # One consumer per container, as Lambda scales a queue's consumers out (too few, and under load a backlog
+            # builds that every moto SQS call scans); SQS hands each FIFO message group to one consumer at a time.
+            url, consumers = stack.queue_urls[source.resource_id], min(pool.size, source.max_concurrency or pool.size)
+            self.pollers += [QueuePoller(source, pool, url, sqs, consumer=n) for n in range(consumers)]
         for poller in self.pollers:
-            poller.start()
+            poller.thread.start()
 
     def stop(self) -> None:
         for poller in self.pollers:
-            poller.request_stop()
+            poller.stopping.set()
+            poller.wake.set()
         for poller in self.pollers:
-            poller.stop()
+            poller.thread.join(5.0)
 
     def drain(self, timeout: float = 30.0) -> None:
-        """Wait until all is quiet: a full poll of every source, started after the last work anywhere, found
-        nothing, and no stream record or queue message is left (failed ones waiting for a retry count as left).
-        Raises TimeoutError naming what is left."""
+        """Wait until all is quiet: a full poll of every source, begun after the last work anywhere, found nothing,
+        and no stream record or queue message is left (failed ones waiting for a retry count as left).
+        TimeoutError naming what is left otherwise."""
         deadline = time.monotonic() + timeout
-        while True:
+        while time.monotonic() < deadline:
             marks = [(poller, poller.cycles, poller.productive_cycles) for poller in self.pollers]
-            for poller in self.pollers:
-                poller.wake()
-            # Two more cycles: the one running now may have started before the mark.
-            if not all(poller.wait_for_cycle(cycles + 2, deadline) for poller, cycles, _ in marks):
-                break
-            if all(poller.productive_cycles == productive for poller, _, productive in marks):
-                left = self._leftovers()
-                if not left:
-                    return
-                if time.monotonic() >= deadline:
-                    raise TimeoutError(f"not drained after {timeout}s: {'; '.join(left)}")
-                time.sleep(0.05)
-        left = self._leftovers()
-        raise TimeoutError(f"not drained after {timeout}s: {'; '.join(left) or 'pollers still busy'}")
+            # Two more cycles each (the one running now may have begun before the mark), none of them productive.
+            while time.monotonic() < deadline and any(poller.cycles < cycles + 2 for poller, cycles, _ in marks):
+                for poller in self.pollers:
+                    poller.wake.set()
+                time.sleep(0.01)
+            quiet = all(p.cycles >= cycles + 2 and p.productive_cycles == productive for p, cycles, productive in marks)
+            if quiet and not self._leftovers():
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"not drained after {timeout}s: {'; '.join(self._leftovers()) or 'pollers still busy'}")
 
     def _leftovers(self) -> list[str]:
         """What is left, once per event source (a queue's consumers all see the same queue)."""

@@ -5,16 +5,13 @@ moto keeps every email SendEmail accepted. Over HTTP (any process), moto's dashb
     GET <aws endpoint>/moto-api/data.json   ->  {"ses": {"Message": [{"id", "source", "destinations", "subject",
                                                   "body"}, ...], ...}, ...}
 
-(data.json dumps every model moto tracks, so it grows with the stack's age; fine for a dev stack.) In the process
-running LocalStack, `sent_emails_in_process()` reads moto's SES backend directly. `python -m devstack` prints the
-endpoint when it is ready.
+(data.json dumps every model moto tracks, so it grows with the stack's age; fine for a dev stack.)
+`python -m devstack` prints the endpoint when it is ready.
 """
 
 import json
 import urllib.request
 from typing import TYPE_CHECKING, Any
-
-from devstack.settings import REGION
 
 if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient
@@ -33,20 +30,3 @@ def sent_emails(aws_endpoint: str, timeout: float = 10.0) -> list[dict[str, Any]
         document = json.loads(response.read())
     messages: list[dict[str, Any]] = document.get("ses", {}).get("Message", [])
     return messages
-
-
-def sent_emails_in_process(region: str = REGION) -> list[dict[str, Any]]:
-    """The same, read from moto's SES backend in this process (LocalStack runs moto in-process)."""
-    from moto.core.models import DEFAULT_ACCOUNT_ID
-    from moto.ses.models import ses_backends
-
-    return [
-        {
-            "id": message.id,
-            "source": message.source,
-            "destinations": message.destinations,
-            "subject": getattr(message, "subject", None),
-            "body": getattr(message, "body", None),
-        }
-        for message in ses_backends[DEFAULT_ACCOUNT_ID][region].sent_messages
-    ]

@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 
 from bolt_merchant.bolt.signed import SIGNATURE_HEADER
 
+from devstack.bolt_payloads import sign
 from devstack.process import environment_with_default_secrets
 from devstack.settings import DEFAULT_SIGNING_SECRET
-from devstack.simulator.payloads import sign
 
 # Ports a developer may have fixed for `make run`: the stacks of several test modules can run at once.
 SERVICE_PORTS = ("FAKE_BOLT_PORT", "MOTO_PORT", "LOCAL_OMS_PORT")

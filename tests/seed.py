@@ -1,6 +1,6 @@
 """State the checkout and webhook tests start from, and readers for what the handlers wrote.
 
-Bolt only knows a cart by its id (order_reference): events/ refer to make_events.DEMO_CART_ID, so a test stores
+Bolt only knows a cart by its id (order_reference): events/ refer to bolt_payloads.DEMO_CART_ID, so a test stores
 that cart first, priced from the catalog as the storefront would have, through the layer's own checkout store.
 """
 
@@ -23,14 +23,14 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.dynamodb.models import dynamodb_backends
 
-from devstack import make_events
+from devstack import bolt_payloads
 from devstack.catalog import discount_item
 from tests import expect
 from tests.support import AwsStack, demo_products, signed_event
 
-DEMO_CART_ID = make_events.DEMO_CART_ID
+DEMO_CART_ID = bolt_payloads.DEMO_CART_ID
 DEMO_ORDER_ID = order_id_for(DEMO_CART_ID)
-DEMO_ITEMS: tuple[tuple[str, int], ...] = tuple((sku, quantity) for sku, _, quantity, _ in make_events.DEMO_LINES)
+DEMO_ITEMS: tuple[tuple[str, int], ...] = tuple((sku, quantity) for sku, _, quantity, _ in bolt_payloads.DEMO_LINES)
 
 
 def orders_table(aws: AwsStack) -> str:
@@ -206,11 +206,11 @@ def valid_order_cart(
         cost = expect.delivery_cost(shipping, expect.subtotal(bolt_items))
         chosen = (shipping, expect.METHODS[shipping].service, cost)
         tax = expect.items_tax(bolt_items, region) + expect.shipping_tax(cost, region)
-    return make_events.order_cart(cart_id, lines, shipping=chosen, tax=tax, discounts=tuple(discounts))
+    return bolt_payloads.order_cart(cart_id, lines, shipping=chosen, tax=tax, discounts=tuple(discounts))
 
 
 def order_create_payload(cart: dict[str, Any]) -> dict[str, Any]:
-    return make_events.universal("order.create", make_events.order_create(cart))
+    return bolt_payloads.universal("order.create", bolt_payloads.order_create(cart))
 
 
 def order_create_event(cart: dict[str, Any]) -> dict[str, Any]:

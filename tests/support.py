@@ -17,11 +17,11 @@ from bolt_merchant.core.aws import dynamodb
 from botocore.exceptions import ClientError
 from pytest_socket import disable_socket, enable_socket
 
-from devstack import make_events
+from devstack import bolt_payloads, make_events
+from devstack.bolt_payloads import sign
 from devstack.catalog import CatalogDocument, parse_catalog_file
 from devstack.make_consumer_events import sqs_event_from
 from devstack.settings import DEFAULT_API_KEY, DEFAULT_PENDING_SECRET, DEFAULT_SIGNING_SECRET
-from devstack.simulator.payloads import sign
 from devstack.template import FunctionSpec, LocalResolver
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +69,7 @@ def signed_event(
     binary: bool = False,
 ) -> dict[str, Any]:
     """A REST proxy event for the function's template route, its body signed with `secret` in `header`."""
-    body = payload if isinstance(payload, bytes) else make_events.php_style_json(payload)
+    body = payload if isinstance(payload, bytes) else bolt_payloads.php_style_json(payload)
     headers = {"Content-Type": "application/json"}
     if secret is not None:
         headers[header] = sign(body, secret)
@@ -79,7 +79,7 @@ def signed_event(
 
 def resign(event: dict[str, Any], payload: Mapping[str, Any], secret: str = DEV_SECRET) -> dict[str, Any]:
     """A copy of `event` carrying `payload` as its (signed) body."""
-    body = make_events.php_style_json(payload)
+    body = bolt_payloads.php_style_json(payload)
     updated = copy.deepcopy(event)
     updated["body"] = body.decode("ascii")
     updated["headers"][SIGNATURE_HEADER] = sign(body, secret)

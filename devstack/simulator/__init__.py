@@ -5,10 +5,10 @@
                                [--routes universal|split] [--order-view auto|sigv4|off] [--seed N]
   python -m devstack.simulator.demo   (make demo: local stack on a free port, every scenario, then stops it)
 
-payloads.py builds what Bolt sends (universal hook envelopes, order.create carts with amount objects, v2 webhook
-envelopes with generated transaction, capture and credit ids) and signs the exact bytes; client.py sends them
-and records a timeline; scenarios.py plays the checkouts and checks every answer and the final order;
-run_checkout() is one happy-path checkout for the benchmark (thread-safe), run_load() many of them at once.
+payloads.py holds what Bolt knows about each checkout (cart, chosen delivery, payment) and turns it into what Bolt
+sends, built and signed by devstack/bolt_payloads.py; client.py sends it and records a timeline; scenarios.py plays
+the checkouts and checks every answer and the final order; run_checkout() is one happy-path checkout for the
+benchmark (thread-safe), run_load() many of them at once.
 """
 
 from devstack.simulator.load import LoadResult, run_load

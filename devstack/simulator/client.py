@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from devstack.simulator.payloads import TRACE_HEADER, encode, signed_headers
+from devstack.bolt_payloads import bolt_headers, legacy, php_style_json, universal
 
 Routes = Literal["universal", "split"]
 OrderViewMode = Literal["auto", "sigv4", "off"]
@@ -180,17 +180,16 @@ class Target:
         return Answer(response.status_code, body, ms)
 
     def signed(self, path: str, payload: Any, trace_id: str) -> Answer:
-        raw = encode(payload)
-        headers = signed_headers(raw, self.secret, self.pending_secret) | {TRACE_HEADER: trace_id}
-        return self.send("POST", path, raw, headers)
+        raw = php_style_json(payload)
+        return self.send("POST", path, raw, bolt_headers(raw, self.secret, self.pending_secret, trace_id))
 
     # ------------------------------------------------------------ what Bolt calls
     def hook(self, event: str, data: Mapping[str, Any], trace_id: str) -> tuple[Answer, Any]:
         """A Merchant Callback; returns the answer and its data (the universal `data`, or the legacy body)."""
         if self.routes == "universal":
-            answer = self.signed(UNIVERSAL_PATH, {"event": event, "data": dict(data)}, trace_id)
+            answer = self.signed(UNIVERSAL_PATH, universal(event, data), trace_id)
             return answer, answer.field("data")
-        answer = self.signed(HOOK_PATHS[event], {"type": event, **data}, trace_id)
+        answer = self.signed(HOOK_PATHS[event], legacy(event, data), trace_id)
         body = answer.body if isinstance(answer.body, Mapping) else None
         return answer, ({k: v for k, v in body.items() if k != "status"} if body is not None else None)
 
@@ -199,7 +198,7 @@ class Target:
 
     # ------------------------------------------------------------ what the storefront and the operator call
     def storefront(self, path: str, body: Any = None) -> Answer:
-        raw = encode(body) if body is not None else b""
+        raw = php_style_json(body) if body is not None else b""
         return self.send("POST", path, raw, {"Content-Type": "application/json"})
 
     def read_order(self, order_id: str) -> Answer | None:

@@ -18,15 +18,13 @@ from typing import Any
 
 import requests
 
+from devstack.bolt_payloads import TRANSACTION_STATUS, Ids, Line, webhook
 from devstack.simulator.client import Aborted, Answer, Signer, Step, Target, Timeline, dig, expect_status
 from devstack.simulator.payloads import (
-    STATUS_FOR_HOOK,
     Capture,
     CartState,
     Delivery,
     Discount,
-    Ids,
-    Line,
     Payment,
     credit_transaction,
     discount_request,
@@ -34,7 +32,6 @@ from devstack.simulator.payloads import (
     shipping_request,
     tax_request,
     transaction,
-    webhook,
 )
 
 CURRENCY = "USD"
@@ -187,7 +184,7 @@ class Shopper:
             step.check(
                 amount == cart.shipping, f"free shipping worth {amount}, the chosen option costs {cart.shipping}"
             )
-        cart.discount = Discount(code, int(amount), str(kind), str(data.get("discount_description") or code))
+        cart.discount = Discount(code, int(amount))
         step.fact(f"{code} -{amount} ({kind})")
 
     def until_order_create(
@@ -248,7 +245,7 @@ class Shopper:
         """pending, auth, failed_payment, rejected_*, void: the payment transaction in that status."""
         payment = self.authorize()
         authorization = "declined" if hook_type == "failed_payment" else "succeeded"
-        data = transaction(payment, STATUS_FOR_HOOK[hook_type], payment.captures, authorization)
+        data = transaction(payment, TRANSACTION_STATUS[hook_type], payment.captures, authorization)
         return Webhook(f"webhook {hook_type}", webhook(hook_type, data))
 
     def capture(self, amount: int) -> Webhook:

@@ -11,7 +11,7 @@ from bolt_merchant.bolt.signed import is_signed_by
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from devstack.simulator.payloads import sign
+from devstack.bolt_payloads import sign
 
 SECRET = "test-signing-secret"
 PENDING = "test-pending-secret"

@@ -60,7 +60,7 @@ def transaction_webhook(hook_function: Callable[[str], HookFunction]) -> HookFun
 
 @pytest.fixture
 def demo_cart(aws: AwsStack) -> StoredCart:
-    """make_events.DEMO_CART_ID, the cart every checkout event in events/ refers to."""
+    """bolt_payloads.DEMO_CART_ID, the cart every checkout event in events/ refers to."""
     return seed.seed_cart(aws)
 
 

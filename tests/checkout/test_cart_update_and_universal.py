@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from bolt_merchant.checkout.carts import StoredCart
 
-from devstack import make_events
+from devstack import bolt_payloads
 from tests import expect, seed
 from tests.support import (
     EVENTS_DIR,
@@ -23,7 +23,7 @@ PRODUCTS = demo_products()
 
 
 def update(**changes: Any) -> dict[str, Any]:
-    return signed_event("cart_update", make_events.universal("cart.update", make_events.cart_update(**changes)))
+    return signed_event("cart_update", bolt_payloads.universal("cart.update", bolt_payloads.cart_update(**changes)))
 
 
 def cart_line(sku: str, quantity: int) -> dict[str, Any]:
@@ -287,7 +287,7 @@ class TestUniversal:
         assert response_body(response)["event"] == "x" * 64
 
     def test_a_business_failure_keeps_the_events_shape(self, universal: HookFunction) -> None:
-        payload = make_events.universal("discounts.code.apply", make_events.discount_apply("NOSUCHCODE"))
+        payload = bolt_payloads.universal("discounts.code.apply", bolt_payloads.discount_apply("NOSUCHCODE"))
 
         response = universal(signed_event("universal", payload))
 

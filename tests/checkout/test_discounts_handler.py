@@ -6,7 +6,7 @@ import pytest
 from bolt_merchant.catalog.models import Discount
 from bolt_merchant.checkout.carts import StoredCart
 
-from devstack import make_events
+from devstack import bolt_payloads
 from tests import expect, seed
 from tests.support import AwsStack, CallCounter, HookFunction, event_body, load_event, response_body, signed_event
 
@@ -15,10 +15,10 @@ HOODIES = (("HOODIE-M", 2),)  # 13600: over SAVE15's minimum, free standard ship
 
 
 def apply(code: str | None, cart: dict[str, Any] | None = None) -> dict[str, Any]:
-    data = make_events.discount_apply(code or "", cart)
+    data = bolt_payloads.discount_apply(code or "", cart)
     if code is None:
         del data["discount_code"]
-    return signed_event("discounts", make_events.universal("discounts.code.apply", data))
+    return signed_event("discounts", bolt_payloads.universal("discounts.code.apply", data))
 
 
 def applied(code: str, amount: int, description: str, kind: str) -> dict[str, Any]:
@@ -63,7 +63,7 @@ class TestEachType:
         assert body["data"]["discount_code"] == "WELCOME10"
 
     def test_the_code_may_come_inside_the_cart(self, discounts: HookFunction) -> None:
-        cart = make_events.order_cart()
+        cart = bolt_payloads.order_cart()
         cart["discount_code"] = "WELCOME10"
 
         assert response_body(discounts(apply(None, cart)))["data"]["discount_amount"] == 1000
@@ -82,7 +82,7 @@ class TestEachType:
     def test_percentage_exactly_at_its_minimum(self, discounts: HookFunction, aws: AwsStack) -> None:
         # SAVE15 needs a subtotal of 10000: four mugs at 2500
         seed.set_product(aws, "MUG-12OZ", unit_price=2500)
-        cart = make_events.order_cart("c_min", (("MUG-12OZ", "Stoneware Mug 12oz", 4, 2500),), tax=725)
+        cart = bolt_payloads.order_cart("c_min", (("MUG-12OZ", "Stoneware Mug 12oz", 4, 2500),), tax=725)
 
         assert response_body(discounts(apply("SAVE15", cart)))["data"]["discount_amount"] == 1500
 
@@ -106,7 +106,7 @@ class TestEachType:
 
     def test_free_shipping_trusts_our_price_not_the_cost_bolt_sends(self, discounts: HookFunction) -> None:
         cart = seed.valid_order_cart(seed.DEMO_CART_ID, seed.DEMO_ITEMS, shipping="express")
-        cart["shipments"][0]["cost"] = make_events.money(99_999)
+        cart["shipments"][0]["cost"] = bolt_payloads.money(99_999)
 
         assert response_body(discounts(apply("FREESHIP", cart)))["data"]["discount_amount"] == 1599
 
@@ -126,11 +126,11 @@ class TestCeiling:
 
     @pytest.mark.usefixtures("big_discounts")
     def test_a_fixed_amount_above_the_cart_is_capped_at_items_shipping_and_tax(self, discounts: HookFunction) -> None:
-        cart = make_events.order_cart()
+        cart = bolt_payloads.order_cart()
 
         amount = response_body(discounts(apply("HUGE", cart)))["data"]["discount_amount"]
 
-        assert amount == make_events.DEMO_SUBTOTAL + 599 + make_events.DEMO_TAX == make_events.DEMO_TOTAL
+        assert amount == bolt_payloads.DEMO_SUBTOTAL + 599 + bolt_payloads.DEMO_TAX == bolt_payloads.DEMO_TOTAL
 
     @pytest.mark.usefixtures("big_discounts")
     def test_a_digital_cart_caps_at_its_items(self, discounts: HookFunction) -> None:
@@ -140,9 +140,9 @@ class TestCeiling:
 
     @pytest.mark.usefixtures("big_discounts")
     def test_a_hundred_percent_is_the_subtotal(self, discounts: HookFunction) -> None:
-        amount = response_body(discounts(apply("ALL100", make_events.order_cart())))["data"]["discount_amount"]
+        amount = response_body(discounts(apply("ALL100", bolt_payloads.order_cart())))["data"]["discount_amount"]
 
-        assert amount == make_events.DEMO_SUBTOTAL
+        assert amount == bolt_payloads.DEMO_SUBTOTAL
 
 
 class TestFailures:
@@ -221,7 +221,7 @@ class TestFailures:
         assert response_body(response) == refused(6200, "An order was already created for this cart")
 
     def test_an_item_we_do_not_sell_is_6103(self, discounts: HookFunction) -> None:
-        cart = make_events.order_cart(lines=(("NOT-SOLD", "Nothing", 1, 100),), shipping=None, tax=0)
+        cart = bolt_payloads.order_cart(lines=(("NOT-SOLD", "Nothing", 1, 100),), shipping=None, tax=0)
 
         assert response_body(discounts(apply("WELCOME10", cart)))["error"]["code"] == 6103
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from bolt_merchant.checkout.carts import StoredCart
 
-from devstack import make_events
+from devstack import bolt_payloads
 from tests import expect, seed
 from tests.support import (
     AwsStack,
@@ -26,7 +26,7 @@ DEMO_ORDER = seed.DEMO_ORDER_ID
 ORDER_URL = f"https://shop.example.com/checkout/success?order={DEMO_ORDER}"
 
 
-def created(order_id: str = DEMO_ORDER, total: int = make_events.DEMO_TOTAL) -> dict[str, Any]:
+def created(order_id: str = DEMO_ORDER, total: int = bolt_payloads.DEMO_TOTAL) -> dict[str, Any]:
     return expect.success(
         "order.create",
         {
@@ -43,7 +43,7 @@ def refused(code: int, message: str) -> dict[str, Any]:
 
 def demo_order_cart(**changes: Any) -> dict[str, Any]:
     """Bolt's cart for the demo cart (what events/order_create/universal_valid.json carries), changed."""
-    return {**make_events.order_cart(), **changes}
+    return {**bolt_payloads.order_cart(), **changes}
 
 
 def assert_nothing_written(
@@ -77,16 +77,16 @@ class TestCreated:
             ("MUG-12OZ", 1, 1600),
         ]
         assert order.totals.model_dump() == {
-            "subtotal": make_events.DEMO_SUBTOTAL,
+            "subtotal": bolt_payloads.DEMO_SUBTOTAL,
             "discount": 0,
             "shipping": 599,
-            "tax": make_events.DEMO_TAX,
-            "total": make_events.DEMO_TOTAL,
+            "tax": bolt_payloads.DEMO_TAX,
+            "total": bolt_payloads.DEMO_TOTAL,
         }
         assert order.shipping is not None
         assert (order.shipping.reference, order.shipping.cost) == ("standard", 599)
-        assert order.bolt_order_token == make_events.order_token_for(seed.DEMO_CART_ID)
-        assert order.contact_email == make_events.SF_ADDRESS["email"]
+        assert order.bolt_order_token == bolt_payloads.order_token_for(seed.DEMO_CART_ID)
+        assert order.contact_email == bolt_payloads.SF_ADDRESS["email"]
         assert order.inventory_reserved
         assert seed.order_item_attributes(aws)["status"] == "pending_payment"
 
@@ -123,7 +123,7 @@ class TestCreated:
         [(sk, event)] = seed.outbox(aws).items()
         assert sk == f"EVENT#{DEMO_ORDER}:order.created"
         assert (event.event_type, event.order_id) == ("order.created", DEMO_ORDER)
-        assert event.detail == {"status": "pending_payment", "total": make_events.DEMO_TOTAL}
+        assert event.detail == {"status": "pending_payment", "total": bolt_payloads.DEMO_TOTAL}
 
     def test_the_legacy_body_is_answered_without_the_envelope(
         self, order_create: HookFunction, demo_cart: StoredCart
@@ -141,7 +141,7 @@ class TestCreated:
 
         response = order_create(seed.order_create_event(cart))
 
-        assert response_body(response) == created(total=make_events.DEMO_TOTAL - 1000)
+        assert response_body(response) == created(total=bolt_payloads.DEMO_TOTAL - 1000)
         assert seed.discount_uses(aws, "WELCOME10") == 1
         order = seed.stored_order(aws)
         assert order is not None
@@ -168,13 +168,13 @@ class TestCreated:
 
     def test_pickup_in_store(self, order_create: HookFunction, aws: AwsStack) -> None:
         seed.seed_cart(aws)
-        lines = make_events.DEMO_LINES
-        cart = make_events.order_cart(shipping=("store-sf", "Union Square Store", 0), tax=make_events.DEMO_TAX)
+        lines = bolt_payloads.DEMO_LINES
+        cart = bolt_payloads.order_cart(shipping=("store-sf", "Union Square Store", 0), tax=bolt_payloads.DEMO_TAX)
         assert [line[0] for line in lines] == ["TOTE-BLUE", "MUG-12OZ"]
 
         response = order_create(seed.order_create_event(cart))
 
-        assert response_body(response) == created(total=make_events.DEMO_SUBTOTAL + make_events.DEMO_TAX)
+        assert response_body(response) == created(total=bolt_payloads.DEMO_SUBTOTAL + bolt_payloads.DEMO_TAX)
 
 
 class TestTotals:
@@ -182,20 +182,20 @@ class TestTotals:
     def test_a_total_within_one_cent_is_accepted(
         self, order_create: HookFunction, demo_cart: StoredCart, aws: AwsStack, off_by: int
     ) -> None:
-        cart = make_events.order_cart(total=make_events.DEMO_TOTAL + off_by)
+        cart = bolt_payloads.order_cart(total=bolt_payloads.DEMO_TOTAL + off_by)
 
         response = order_create(seed.order_create_event(cart))
 
         assert response_body(response) == created()  # our total, not Bolt's
         order = seed.stored_order(aws)
         assert order is not None
-        assert order.totals.total == make_events.DEMO_TOTAL
+        assert order.totals.total == bolt_payloads.DEMO_TOTAL
 
     @pytest.mark.parametrize("off_by", [2, -2, 100], ids=["plus-2", "minus-2", "plus-100"])
     def test_a_total_off_by_more_than_a_cent_is_2001004(
         self, order_create: HookFunction, demo_cart: StoredCart, aws: AwsStack, off_by: int
     ) -> None:
-        cart = make_events.order_cart(total=make_events.DEMO_TOTAL + off_by)
+        cart = bolt_payloads.order_cart(total=bolt_payloads.DEMO_TOTAL + off_by)
 
         response = order_create(seed.order_create_event(cart))
 
@@ -204,7 +204,7 @@ class TestTotals:
         assert_nothing_written(aws)
 
     def test_a_tax_mismatch_is_2001004(self, order_create: HookFunction, demo_cart: StoredCart, aws: AwsStack) -> None:
-        cart = make_events.order_cart(tax=make_events.DEMO_TAX + 5)
+        cart = bolt_payloads.order_cart(tax=bolt_payloads.DEMO_TAX + 5)
 
         response = order_create(seed.order_create_event(cart))
 
@@ -335,7 +335,7 @@ class TestRefused:
     def test_a_shipping_cost_that_changed_is_2001008(
         self, order_create: HookFunction, demo_cart: StoredCart, aws: AwsStack
     ) -> None:
-        cart = make_events.order_cart(shipping=("standard", "Standard (5-7 days)", 499))
+        cart = bolt_payloads.order_cart(shipping=("standard", "Standard (5-7 days)", 499))
 
         response = order_create(seed.order_create_event(cart))
 
@@ -344,7 +344,7 @@ class TestRefused:
         assert_nothing_written(aws)
 
     def test_an_option_we_do_not_offer_is_2001008(self, order_create: HookFunction, demo_cart: StoredCart) -> None:
-        cart = make_events.order_cart(shipping=("teleport", "Teleport", 599))
+        cart = bolt_payloads.order_cart(shipping=("teleport", "Teleport", 599))
 
         response = order_create(seed.order_create_event(cart))
 
@@ -353,7 +353,7 @@ class TestRefused:
     def test_no_shipping_chosen_for_physical_items_is_2001008(
         self, order_create: HookFunction, demo_cart: StoredCart
     ) -> None:
-        cart = make_events.order_cart(shipping=None)
+        cart = bolt_payloads.order_cart(shipping=None)
 
         response = order_create(seed.order_create_event(cart))
 
@@ -382,7 +382,7 @@ class TestRefused:
         self, order_create: HookFunction, demo_cart: StoredCart, aws: AwsStack
     ) -> None:
         assert order_create(load_event(VALID))["statusCode"] == 200
-        cart = make_events.order_cart(total=make_events.DEMO_TOTAL + 500)
+        cart = bolt_payloads.order_cart(total=bolt_payloads.DEMO_TOTAL + 500)
 
         response = order_create(seed.order_create_event(cart))
 
@@ -390,10 +390,10 @@ class TestRefused:
         assert response_body(response) == refused(2001002, "An order with a different total exists for this cart")
         order = seed.stored_order(aws)
         assert order is not None
-        assert order.totals.total == make_events.DEMO_TOTAL
+        assert order.totals.total == bolt_payloads.DEMO_TOTAL
 
     def test_schema_invalid_is_a_422_with_2001001(self, order_create: HookFunction, aws: AwsStack) -> None:
-        payload = seed.order_create_payload(make_events.order_cart())
+        payload = seed.order_create_payload(bolt_payloads.order_cart())
         payload["data"]["order"]["cart"]["items"][0]["quantity"] = 0
 
         response = order_create(signed_event("order_create", payload))
@@ -440,7 +440,7 @@ class TestIdempotent:
         self, order_create: HookFunction, demo_cart: StoredCart
     ) -> None:
         order_create(load_event(VALID))
-        cart = make_events.order_cart(total=make_events.DEMO_TOTAL - 1)
+        cart = bolt_payloads.order_cart(total=bolt_payloads.DEMO_TOTAL - 1)
 
         assert response_body(order_create(seed.order_create_event(cart))) == created()
 

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.parameters.base import DEFAULT_PROVIDERS
 from bolt_merchant.bolt.signed import PENDING_SIGNATURE_HEADER, SIGNATURE_HEADER
 from bolt_merchant.core import settings as wiring
 
-from devstack.simulator.payloads import sign
+from devstack.bolt_payloads import sign
 from tests import expect
 from tests.support import (
     CANARY,

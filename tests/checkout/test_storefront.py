@@ -14,7 +14,7 @@ from bolt_merchant.checkout.carts import CartConflict, StoredCart
 from bolt_merchant.core import settings as wiring
 from bolt_merchant.core.errors import DependencyUnavailable
 
-from devstack import make_events
+from devstack import bolt_payloads
 from tests import seed
 from tests.checkout.conftest import FakeBoltApi
 from tests.support import DEV_API_KEY, AwsStack, HookFunction, demo_products, load_event, response_body, response_header
@@ -72,7 +72,7 @@ class TestCreateCart:
                     "total": 1600,
                 },
             ],
-            "subtotal": make_events.DEMO_SUBTOTAL,
+            "subtotal": bolt_payloads.DEMO_SUBTOTAL,
             "discount_codes": [],
         }
         stored = seed.stored_cart(aws, cart_id)

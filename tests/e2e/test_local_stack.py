@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from bolt_merchant.bolt.signed import PENDING_SIGNATURE_HEADER, SIGNATURE_HEADER
 
+from devstack.bolt_payloads import sign
 from devstack.process import stack_process
 from devstack.settings import DEFAULT_PENDING_SECRET, DEFAULT_SIGNING_SECRET
-from devstack.simulator.payloads import sign
 from tests.local_stack import SF_ADDRESS, post_signed, request, stack_environment
 
 pytestmark = pytest.mark.e2e

@@ -66,7 +66,7 @@ def webhooks(aws: AwsStack, hook_function: Callable[[str], HookFunction]) -> Web
 
 @pytest.fixture
 def demo_order(webhooks: Webhooks) -> Order:
-    """The order of make_events.DEMO_CART_ID (what every events/transaction_webhook/ file refers to), pending
+    """The order of bolt_payloads.DEMO_CART_ID (what every events/transaction_webhook/ file refers to), pending
     payment, as order.create left it."""
     return webhooks.create_order(seed.DEMO_CART_ID, seed.DEMO_ITEMS)
 

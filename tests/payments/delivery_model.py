@@ -8,7 +8,7 @@ from typing import Any
 
 from hypothesis import Phase
 
-from devstack import make_events
+from devstack import bolt_payloads
 from tests import seed
 
 MUG = (("MUG-12OZ", 1),)  # 1600 + standard 599 + tax 116 = 2315; 200 in stock, enough for every example
@@ -58,18 +58,18 @@ def drawn_webhook(cart_id: str, bolt_cart: dict[str, Any], kind: str, captures: 
     listed: tuple[tuple[str, int], ...] = ()
     amount = total
     if kind == "capture":
-        listed = tuple((make_events.capture_id(n + 1, cart_id), CAPTURE_AMOUNTS[n]) for n in range(captures))
+        listed = tuple((bolt_payloads.capture_id(n + 1, cart_id), CAPTURE_AMOUNTS[n]) for n in range(captures))
     elif kind == "payment":
-        listed = ((make_events.capture_id(0, cart_id), total),)
+        listed = ((bolt_payloads.capture_id(0, cart_id), total),)
     elif kind == "credit":
         amount = CREDIT_AMOUNTS[credit - 1]
-    return make_events.transaction_webhook(
+    return bolt_payloads.transaction_webhook(
         kind,
         cart_id=cart_id,
         cart=bolt_cart,
         amount=amount,
         captures=listed,
-        credit=make_events.credit_id(credit, cart_id),
+        credit=bolt_payloads.credit_id(credit, cart_id),
     )
 
 

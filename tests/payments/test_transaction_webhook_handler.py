@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from bolt_merchant.orders.models import Order
 
-from devstack import make_events
+from devstack import bolt_payloads
 from tests import expect, seed
 from tests.payments.conftest import Webhooks, emitted_metrics
 from tests.support import (
@@ -19,11 +19,11 @@ from tests.support import (
     signed_event,
 )
 
-TOTAL = make_events.DEMO_TOTAL
+TOTAL = bolt_payloads.DEMO_TOTAL
 PRODUCTS = demo_products()
-hook = make_events.transaction_webhook
-capture_id = make_events.capture_id
-credit_id = make_events.credit_id
+hook = bolt_payloads.transaction_webhook
+capture_id = bolt_payloads.capture_id
+credit_id = bolt_payloads.credit_id
 
 
 def ok(result: str, order_id: str | None = seed.DEMO_ORDER_ID) -> dict[str, Any]:
@@ -147,7 +147,7 @@ class TestEachType:
 
     def test_the_legacy_form_with_a_numeric_order_reference(self, webhooks: Webhooks, aws: AwsStack) -> None:
         webhooks.create_order("12345", (("MUG-12OZ", 1),))
-        payload = make_events.legacy_transaction_webhook("auth", cart_id="12345", amount=2315)
+        payload = bolt_payloads.legacy_transaction_webhook("auth", cart_id="12345", amount=2315)
         payload["order"] = 12345
 
         assert webhooks.deliver_ok(payload) == ok("applied", seed.order_id_for("12345"))
@@ -323,7 +323,7 @@ class TestPartialMoney:
         webhooks.deliver_ok(hook("credit", amount=1000))
         webhooks.event("auth")
 
-        assert webhooks.order().bolt_transaction_reference == make_events.payment_reference()
+        assert webhooks.order().bolt_transaction_reference == bolt_payloads.payment_reference()
 
 
 class TestTotalsMismatch:
@@ -391,7 +391,7 @@ class TestDroppedOrderRecovery:
 
         webhooks.event("pending")
 
-        assert webhooks.order().bolt_order_token == make_events.order_token_for(seed.DEMO_CART_ID)
+        assert webhooks.order().bolt_order_token == bolt_payloads.order_token_for(seed.DEMO_CART_ID)
 
     def test_a_later_order_create_converges_on_the_recovered_order(self, webhooks: Webhooks, aws: AwsStack) -> None:
         seed.seed_cart(aws)

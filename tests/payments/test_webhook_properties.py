@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
-from devstack import make_events
+from devstack import bolt_payloads
 from tests import seed
 from tests.payments.conftest import Webhooks
 from tests.payments.delivery_model import (
@@ -62,10 +62,10 @@ def checkout_sequence(cart_id: str) -> list[dict[str, Any]]:
     """pending, auth, two partial captures, a refund, the refund again, a late pending (issue 4's sequence)."""
     cart = seed.valid_order_cart(cart_id, MUG)
     total = seed.total_of(cart)
-    hook = make_events.transaction_webhook
-    first = (make_events.capture_id(1, cart_id), 1000)
-    second = (make_events.capture_id(2, cart_id), 800)
-    refund = make_events.credit_id(1, cart_id)
+    hook = bolt_payloads.transaction_webhook
+    first = (bolt_payloads.capture_id(1, cart_id), 1000)
+    second = (bolt_payloads.capture_id(2, cart_id), 800)
+    refund = bolt_payloads.credit_id(1, cart_id)
     return [
         hook("pending", cart_id=cart_id, cart=cart, amount=total),
         hook("auth", cart_id=cart_id, cart=cart, amount=total),

@@ -127,14 +127,16 @@ def signed_functions() -> list[str]:
 def prepare_signed_state(functions: Functions, aws: AwsStack) -> None:
     """The state under which each signed function's base payload (harness.base_payload) is answered 200: the demo
     cart and cart.update's cart stored and open, and the transaction webhook's cart ordered."""
-    from devstack import make_events
+    from devstack import bolt_payloads
     from tests import seed
     from tests.reliability.harness import OPEN_CART, ORDERED_CART
     from tests.support import signed_event
 
     for cart_id in (seed.DEMO_CART_ID, OPEN_CART, ORDERED_CART):
         seed.seed_cart(aws, cart_id)
-    ordered = make_events.universal("order.create", make_events.order_create(make_events.order_cart(ORDERED_CART)))
+    ordered = bolt_payloads.universal(
+        "order.create", bolt_payloads.order_create(bolt_payloads.order_cart(ORDERED_CART))
+    )
     answer = functions.invoke("order_create", signed_event("order_create", ordered))
     assert answer.status == 200, answer.body
 

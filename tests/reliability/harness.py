@@ -18,7 +18,7 @@ from typing import Any
 from botocore.client import BaseClient
 from botocore.exceptions import ReadTimeoutError
 
-from devstack import make_events
+from devstack import bolt_payloads
 from devstack.template import function_specs, load_template
 from tests.reliability.figures import FIGURES, Area
 
@@ -183,7 +183,7 @@ CREDIT_CARD_EVENT = {"type": "credit_card_deleted", "object": "credit_card", "da
 
 
 def shipping_request() -> dict[str, Any]:
-    return {"cart": make_events.demo_cart(), "shipping_address": make_events.SF_ADDRESS}
+    return {"cart": bolt_payloads.hook_cart(), "shipping_address": bolt_payloads.SF_ADDRESS}
 
 
 def base_payload(function_dir: str) -> dict[str, Any]:
@@ -192,16 +192,16 @@ def base_payload(function_dir: str) -> dict[str, Any]:
         "shipping": shipping_request,
         "shipping_and_tax": shipping_request,
         "tax": lambda: {**shipping_request(), "shipping_option": {"reference": "standard"}},
-        "discounts": lambda: make_events.universal("discounts.code.apply", make_events.discount_apply("WELCOME10")),
-        "order_create": lambda: make_events.universal(
-            "order.create", make_events.order_create(make_events.order_cart())
+        "discounts": lambda: bolt_payloads.universal("discounts.code.apply", bolt_payloads.discount_apply("WELCOME10")),
+        "order_create": lambda: bolt_payloads.universal(
+            "order.create", bolt_payloads.order_create(bolt_payloads.order_cart())
         ),
-        "cart_update": lambda: make_events.universal(
-            "cart.update", make_events.cart_update(OPEN_CART, add=(("MUG-12OZ", 1),))
+        "cart_update": lambda: bolt_payloads.universal(
+            "cart.update", bolt_payloads.cart_update(OPEN_CART, add=(("MUG-12OZ", 1),))
         ),
-        "universal": lambda: make_events.universal("order.shipping", shipping_request()),
-        "transaction_webhook": lambda: make_events.transaction_webhook(
-            "auth", cart_id=ORDERED_CART, cart=make_events.order_cart(ORDERED_CART)
+        "universal": lambda: bolt_payloads.universal("order.shipping", shipping_request()),
+        "transaction_webhook": lambda: bolt_payloads.transaction_webhook(
+            "auth", cart_id=ORDERED_CART, cart=bolt_payloads.order_cart(ORDERED_CART)
         ),
         "credit_card_webhook": lambda: copy.deepcopy(CREDIT_CARD_EVENT),
     }

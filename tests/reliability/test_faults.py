@@ -29,9 +29,9 @@ from bolt_merchant.core import settings as wiring
 from bolt_merchant.core.errors import DependencyUnavailable
 from bolt_merchant.orders.models import order_id_for
 
-from devstack import make_events
+from devstack import bolt_payloads, make_events
+from devstack.bolt_payloads import sign
 from devstack.fake_bolt import FakeBolt
-from devstack.simulator.payloads import sign
 from tests import seed
 from tests.reliability.conftest import SIGNED, Answer, Functions, prepare_signed_state, retry_after
 from tests.reliability.harness import (
@@ -109,7 +109,7 @@ def auth_for_a_created_order(functions: Functions, aws: AwsStack) -> dict[str, A
     expect_ok(functions.invoke("order_create", order_create_event()))
     cart = seed.valid_order_cart(seed.DEMO_CART_ID, seed.DEMO_ITEMS)
     return signed_event(
-        "transaction_webhook", make_events.transaction_webhook("auth", cart=cart, amount=seed.total_of(cart))
+        "transaction_webhook", bolt_payloads.transaction_webhook("auth", cart=cart, amount=seed.total_of(cart))
     )
 
 
@@ -185,7 +185,7 @@ def test_a_webhook_that_failed_mid_way_is_redelivered_into_exactly_one_transitio
     assert order.status == "authorized"
     ledger = seed.ledger(aws)
     events = seed.outbox(aws)
-    assert list(ledger) == [f"TX#auth#{make_events.payment_id()}"]
+    assert list(ledger) == [f"TX#auth#{bolt_payloads.payment_id()}"]
     assert len(events) == 2  # order.created and order.authorized, each once
     FAULTS.count(duplicates=count_duplicates(aws, seed.DEMO_CART_ID))
 
@@ -312,7 +312,7 @@ def test_secrets_manager_down_is_a_503_never_a_401(
     functions.handlers.clear()
     parameters.clear_caches()
     aws_calls.inject(Fault("secretsmanager", "GetSecretValue", "InternalServiceError", times=10**6, status=500))
-    body = make_events.php_style_json(base_payload(function_dir))
+    body = bolt_payloads.php_style_json(base_payload(function_dir))
     for headers in ({SIGNATURE_HEADER: sign(body, DEV_SECRET)}, {SIGNATURE_HEADER: sign(body, "forged")}, {}):
         answer = functions.invoke(function_dir, signed_event(function_dir, body, secret=None, extra_headers=headers))
         expect_retryable(answer)
@@ -326,7 +326,7 @@ def test_a_warm_container_keeps_answering_through_a_secrets_manager_outage(
     functions: Functions, aws: AwsStack, aws_calls: AwsCalls
 ) -> None:
     """Cached secrets serve genuine requests; a forged one may cost one failed refresh (503) a minute, then 401."""
-    body = make_events.php_style_json(base_payload("shipping"))
+    body = bolt_payloads.php_style_json(base_payload("shipping"))
     expect_ok(functions.invoke("shipping", signed_event("shipping", body)))
     aws_calls.inject(Fault("secretsmanager", "GetSecretValue", "InternalServiceError", times=10**6, status=500))
 
@@ -357,9 +357,9 @@ def authorize(functions: Functions, aws: AwsStack, cart_id: str, hook: str = "au
     seed.seed_cart(aws, cart_id)
     expect_ok(functions.invoke("order_create", order_create_event(cart_id)))
     cart = seed.valid_order_cart(cart_id, seed.DEMO_ITEMS)
-    payload = make_events.transaction_webhook(hook, cart_id=cart_id, cart=cart, amount=seed.total_of(cart))
+    payload = bolt_payloads.transaction_webhook(hook, cart_id=cart_id, cart=cart, amount=seed.total_of(cart))
     if hook == "payment":
-        payload = make_events.transaction_webhook(
+        payload = bolt_payloads.transaction_webhook(
             hook,
             cart_id=cart_id,
             cart=cart,

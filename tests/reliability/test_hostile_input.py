@@ -24,8 +24,8 @@ from bolt_merchant.orders.models import order_id_for
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
-from devstack import make_events
-from devstack.simulator.payloads import sign
+from devstack import bolt_payloads, make_events
+from devstack.bolt_payloads import sign
 from tests import seed
 from tests.reliability.conftest import SIGNED, Functions, examples, prepare_signed_state
 from tests.reliability.harness import (
@@ -170,7 +170,7 @@ def test_every_forged_signature_is_a_401_without_any_aws_call(
     functions: Functions, aws: AwsStack, aws_calls: AwsCalls
 ) -> None:
     prepare(functions, aws)
-    bodies = {function_dir: make_events.php_style_json(base_payload(function_dir)) for function_dir in SIGNED}
+    bodies = {function_dir: bolt_payloads.php_style_json(base_payload(function_dir)) for function_dir in SIGNED}
     # Warm every container and the secret cache with one genuine request each: it is answered, not refused.
     for function_dir, body in bodies.items():
         answer = functions.invoke(function_dir, signed_event(function_dir, body))
@@ -240,7 +240,7 @@ def test_fixed_signature_vectors_on_a_cold_container_are_401(
     functions: Functions, aws_calls: AwsCalls, function_dir: str, case: str, headers: dict[str, str]
 ) -> None:
     """T01-T06 on a cold container (secret not yet cached): 401, and the only AWS call is the secret read."""
-    body = make_events.php_style_json(base_payload(function_dir))
+    body = bolt_payloads.php_style_json(base_payload(function_dir))
     values = {
         name: value.format(valid=sign(body, DEV_SECRET), other=sign(body, "another-merchants-secret"))
         for name, value in headers.items()
@@ -260,7 +260,7 @@ def test_raw_bytes_are_verified_not_a_re_serialisation(functions: Functions, aws
     prepare(functions, aws)
     payload = base_payload("shipping")
     variants = {
-        "php escapes": make_events.php_style_json(payload),
+        "php escapes": bolt_payloads.php_style_json(payload),
         "literal utf-8": json.dumps(payload, ensure_ascii=False).encode(),
         "pretty": json.dumps(payload, indent=2).encode(),
         "crlf": json.dumps(payload, indent=1).replace("\n", "\r\n").encode(),
@@ -279,7 +279,7 @@ def test_raw_bytes_are_verified_not_a_re_serialisation(functions: Functions, aws
 def test_a_base64_encoded_body_is_verified_over_its_decoded_bytes(functions: Functions, aws: AwsStack) -> None:
     """T09: isBase64Encoded with the signed bytes is accepted; invalid base64 is a 400, never a 500."""
     prepare(functions, aws)
-    body = make_events.php_style_json(base_payload("shipping"))
+    body = bolt_payloads.php_style_json(base_payload("shipping"))
     good = functions.invoke(
         "shipping", event_for("shipping", body, {SIGNATURE_HEADER: sign(body, DEV_SECRET)}, binary=True)
     )
@@ -307,7 +307,7 @@ def test_a_forced_refresh_storm_is_rate_limited_to_one_a_minute(
     monkeypatch.setattr(
         bolt_wiring, "secrets", functools.cache(lambda: SecretsProvider(function_settings(), lambda: now[0]))
     )
-    body = make_events.php_style_json(base_payload("shipping"))
+    body = bolt_payloads.php_style_json(base_payload("shipping"))
     functions.invoke("shipping", event_for("shipping", body, {SIGNATURE_HEADER: sign(body, DEV_SECRET)}))
 
     with aws_calls.watch() as seen:
@@ -364,7 +364,7 @@ def amount_path(function_dir: str, payload: dict[str, Any]) -> tuple[Any, ...] |
 def with_raw(payload: dict[str, Any], path: tuple[Any, ...], raw: bytes) -> bytes:
     """The payload serialised with the value at `path` spelled as `raw` (NaN, 1e999 ... are not JSON values)."""
     marker = "__HOSTILE_VALUE__"
-    return make_events.php_style_json(set_path(payload, path, marker)).replace(f'"{marker}"'.encode(), raw)
+    return bolt_payloads.php_style_json(set_path(payload, path, marker)).replace(f'"{marker}"'.encode(), raw)
 
 
 INJECTIONS = {
@@ -383,7 +383,7 @@ Vector = tuple[str, bytes, set[int], bool]  # name, body, statuses expected, sen
 def body_vectors(function_dir: str) -> list[Vector]:
     """The hostile bodies for one function, all signed correctly, with the statuses expected."""
     payload = base_payload(function_dir)
-    raw = make_events.php_style_json(payload)
+    raw = bolt_payloads.php_style_json(payload)
     vectors: list[Vector] = [
         ("not json", b"this is not valid JSON", {400}, False),
         ("truncated json", raw[:40], {400}, False),
@@ -417,7 +417,7 @@ def _field_vectors(function_dir: str, payload: dict[str, Any]) -> list[Vector]:
     vectors: list[Vector] = []
 
     def replaced(document: dict[str, Any], path: tuple[Any, ...], value: Any) -> bytes:
-        return make_events.php_style_json(set_path(document, path, value))
+        return bolt_payloads.php_style_json(set_path(document, path, value))
 
     quantity = quantity_path(function_dir, payload)
     if quantity is not None:
@@ -484,7 +484,7 @@ def _injection_vectors(function_dir: str, payload: dict[str, Any]) -> list[Vecto
     for field_name, path, expected, document in references:
         for name, value in INJECTIONS.items():
             injected = [{"id": value, "status": "succeeded", "amount": 100}] if field_name == "capture id" else value
-            body = make_events.php_style_json(set_path(document, path, injected))
+            body = bolt_payloads.php_style_json(set_path(document, path, injected))
             vectors.append((f"{field_name} {name}", body, expected, False))
     return vectors
 
@@ -577,7 +577,7 @@ def test_a_hostile_value_anywhere_is_never_a_5xx(functions: Functions, aws: AwsS
     @given(data=st.data(), function_dir=st.sampled_from(SIGNED), value=hostile_values)
     def answered_without_a_5xx(data: st.DataObject, function_dir: str, value: Any) -> None:
         path = data.draw(st.sampled_from(paths[function_dir]), label="path")
-        body = make_events.php_style_json(set_path(payloads[function_dir], path, value))
+        body = bolt_payloads.php_style_json(set_path(payloads[function_dir], path, value))
         with aws_calls.watch() as seen:
             answer = functions.invoke(function_dir, signed_event(function_dir, body))
         refused = answer.status >= 400
@@ -636,9 +636,9 @@ def test_oversized_keys_are_refused_as_input_not_as_an_outage(
     cart = seed.valid_order_cart(seed.DEMO_CART_ID, seed.DEMO_ITEMS)
     total = seed.total_of(cart)
     cases = {
-        "capture id": make_events.transaction_webhook("capture", cart=cart, amount=total, captures=((wide, 100),)),
+        "capture id": bolt_payloads.transaction_webhook("capture", cart=cart, amount=total, captures=((wide, 100),)),
         "transaction id": {
-            **make_events.transaction_webhook("pending", cart=cart, amount=total),
+            **bolt_payloads.transaction_webhook("pending", cart=cart, amount=total),
         },
     }
     cases["transaction id"]["data"]["id"] = wide
@@ -674,8 +674,8 @@ def test_an_order_token_for_a_3kb_cart_id_is_not_found_not_an_outage(
 def test_a_cart_of_another_currency_never_becomes_paid(functions: Functions, aws: AwsStack) -> None:
     """T30: a transaction in another currency than the order's is acknowledged, and the order goes on hold."""
     prepare(functions, aws)
-    cart = make_events.order_cart(ORDERED_CART)
-    payload = make_events.transaction_webhook("auth", cart_id=ORDERED_CART, cart=cart, currency="EUR")
+    cart = bolt_payloads.order_cart(ORDERED_CART)
+    payload = bolt_payloads.transaction_webhook("auth", cart_id=ORDERED_CART, cart=cart, currency="EUR")
     answer = functions.invoke("transaction_webhook", signed_event("transaction_webhook", payload))
     HOSTILE.case(answer.status)
     order = seed.stored_order(aws, order_id_for(ORDERED_CART))

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from bolt_merchant.core.observability import logger as powertools_logger
 
-from devstack import make_events
+from devstack import bolt_payloads
 from tests import seed
 from tests.reliability.conftest import SIGNED, Answer, Functions, prepare_signed_state
 from tests.reliability.harness import ORDERED_CART, AwsCalls, Fault, area, base_payload
@@ -42,7 +42,7 @@ LOGS = area("log canaries")
 
 def canary_address() -> dict[str, Any]:
     return {
-        **make_events.SF_ADDRESS,
+        **bolt_payloads.SF_ADDRESS,
         "street_address1": CANARIES["street"],
         "first_name": CANARIES["first name"],
         "last_name": CANARIES["last name"],
@@ -143,7 +143,7 @@ def test_hooks_and_webhooks_log_no_canary_on_any_path(
             "cvv": CANARIES["cvv"],
             "billing_address": canary_address(),
         }
-    body = make_events.php_style_json(payload)
+    body = bolt_payloads.php_style_json(payload)
     if "email" not in hits(json.dumps(payload)):  # cart.update carries no address: give its cart one
         data = payload.get("data", payload)
         data["cart"]["billing_address"] = canary_address()
@@ -201,15 +201,15 @@ def test_the_fan_out_logs_no_canary(
     and SQS failing once on the way (their failures are logged with tracebacks)."""
     pipeline = build_pipeline(aws, lambda_context, monkeypatch)
     prepare_signed_state(functions, aws)
-    cart = with_canaries(make_events.order_cart(ORDERED_CART))
+    cart = with_canaries(bolt_payloads.order_cart(ORDERED_CART))
     answers: list[tuple[str, Answer]] = []
     for kind in ("pending", "auth", "capture", "credit", "void"):
-        payload = make_events.transaction_webhook(
+        payload = bolt_payloads.transaction_webhook(
             kind,
             cart_id=ORDERED_CART,
             cart=cart,
-            amount=500 if kind == "credit" else make_events.DEMO_TOTAL,
-            captures=((make_events.capture_id(1, ORDERED_CART), 1000),) if kind == "capture" else (),
+            amount=500 if kind == "credit" else bolt_payloads.DEMO_TOTAL,
+            captures=((bolt_payloads.capture_id(1, ORDERED_CART), 1000),) if kind == "capture" else (),
         )
         answers.append(
             (kind, functions.invoke("transaction_webhook", signed_event("transaction_webhook", with_canaries(payload))))
@@ -217,17 +217,19 @@ def test_the_fan_out_logs_no_canary(
     aws_calls.inject(Fault("ses", "SendEmail", "MessageRejected"))
     aws_calls.inject(Fault("sqs", "SendMessageBatch", "ServiceUnavailable", status=503))
     seed.seed_cart(aws, "c_canary_email")
-    created = with_canaries(make_events.order_cart("c_canary_email"))
+    created = with_canaries(bolt_payloads.order_cart("c_canary_email"))
     answers.append(
         (
             "order.create",
             functions.invoke(
                 "order_create",
-                signed_event("order_create", make_events.universal("order.create", make_events.order_create(created))),
+                signed_event(
+                    "order_create", bolt_payloads.universal("order.create", bolt_payloads.order_create(created))
+                ),
             ),
         )
     )
-    auth = make_events.transaction_webhook("auth", cart_id="c_canary_email", cart=created)
+    auth = bolt_payloads.transaction_webhook("auth", cart_id="c_canary_email", cart=created)
     answers.append(("auth", functions.invoke("transaction_webhook", signed_event("transaction_webhook", auth))))
     assert pipeline.drain() == 0
     pipeline.consume()

@@ -15,7 +15,7 @@ import pytest
 from bolt_merchant.fanout.consumers import RECORD_LIFETIME
 from bolt_merchant.orders.models import order_id_for
 
-from devstack import make_events
+from devstack import bolt_payloads
 from tests import seed
 from tests.reliability.conftest import SIGNED, Answer, Functions, prepare_signed_state
 from tests.reliability.harness import OPEN_CART, AwsCalls, area, base_payload, lost_answer, writes
@@ -59,7 +59,7 @@ def authorize(functions: Functions, aws: AwsStack, cart_id: str) -> dict[str, An
     seed.seed_cart(aws, cart_id)
     cart = seed.valid_order_cart(cart_id, seed.DEMO_ITEMS)
     assert functions.invoke("order_create", seed.order_create_event(cart)).status == 200
-    auth = make_events.transaction_webhook("auth", cart_id=cart_id, cart=cart, amount=seed.total_of(cart))
+    auth = bolt_payloads.transaction_webhook("auth", cart_id=cart_id, cart=cart, amount=seed.total_of(cart))
     assert functions.invoke("transaction_webhook", signed_event("transaction_webhook", auth)).status == 200
     return cart
 
@@ -202,7 +202,7 @@ def test_order_create_and_its_pending_webhook_racing_give_one_order(
     create = seed.order_create_event(cart)
     pending = signed_event(
         "transaction_webhook",
-        make_events.transaction_webhook("pending", cart_id=cart_id, cart=cart, amount=seed.total_of(cart)),
+        bolt_payloads.transaction_webhook("pending", cart_id=cart_id, cart=cart, amount=seed.total_of(cart)),
     )
     handlers = containers(functions, "order_create", 3) + containers(functions, "transaction_webhook", 3)
     events = [create] * 3 + [pending] * 3
@@ -229,7 +229,7 @@ def test_order_create_and_its_pending_webhook_racing_give_one_order(
     order = seed.stored_order(aws, order_id_for(cart_id))
     assert order is not None
     assert order.status == "payment_review"
-    assert list(seed.ledger(aws, order_id_for(cart_id))) == [f"TX#pending#{make_events.payment_id(cart_id)}"]
+    assert list(seed.ledger(aws, order_id_for(cart_id))) == [f"TX#pending#{bolt_payloads.payment_id(cart_id)}"]
 
 
 @pytest.mark.parametrize("hook", ["pending", "auth", "capture", "credit", "void"])
@@ -240,8 +240,8 @@ def test_concurrent_duplicates_of_a_webhook_apply_once(functions: Functions, aws
     cart = seed.valid_order_cart(cart_id, seed.DEMO_ITEMS)
     total = seed.total_of(cart)
     assert functions.invoke("order_create", seed.order_create_event(cart)).status == 200
-    hook_ = make_events.transaction_webhook
-    captures = ((make_events.capture_id(1, cart_id), total),)
+    hook_ = bolt_payloads.transaction_webhook
+    captures = ((bolt_payloads.capture_id(1, cart_id), total),)
     if hook in ("capture", "credit"):
         assert (
             functions.invoke(
@@ -286,12 +286,12 @@ def test_two_partial_captures_arriving_at_once_are_both_counted(functions: Funct
     cart_id = "c_two_captures"
     cart = authorize(functions, aws, cart_id)
     total = seed.total_of(cart)
-    hook_ = make_events.transaction_webhook
+    hook_ = bolt_payloads.transaction_webhook
     first = hook_(
-        "capture", cart_id=cart_id, cart=cart, amount=total, captures=((make_events.capture_id(1, cart_id), 1000),)
+        "capture", cart_id=cart_id, cart=cart, amount=total, captures=((bolt_payloads.capture_id(1, cart_id), 1000),)
     )
     second = hook_(
-        "capture", cart_id=cart_id, cart=cart, amount=total, captures=((make_events.capture_id(2, cart_id), 2000),)
+        "capture", cart_id=cart_id, cart=cart, amount=total, captures=((bolt_payloads.capture_id(2, cart_id), 2000),)
     )
     events = [signed_event("transaction_webhook", first), signed_event("transaction_webhook", second)] * 3
 
@@ -311,4 +311,4 @@ def test_two_partial_captures_arriving_at_once_are_both_counted(functions: Funct
     lost = 3000 - order.captured
     CONCURRENCY.count(lost=int(lost != 0))
     assert order.captured == 3000
-    assert sorted(order.captures) == [make_events.capture_id(1, cart_id), make_events.capture_id(2, cart_id)]
+    assert sorted(order.captures) == [bolt_payloads.capture_id(1, cart_id), bolt_payloads.capture_id(2, cart_id)]

@@ -35,10 +35,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from devstack import make_events
+from devstack import bolt_payloads
+from devstack.bolt_payloads import sign
 from devstack.process import stack_process
 from devstack.settings import DEFAULT_API_KEY, DEFAULT_PENDING_SECRET, DEFAULT_SIGNING_SECRET
-from devstack.simulator.payloads import sign
 from tests.local_stack import FAKE_BOLT_URL, stack_environment
 from tests.reliability.conftest import examples
 from tests.reliability.harness import area
@@ -212,7 +212,7 @@ def validated(
     """One request built as a schemathesis case of the documented operation, its answer validated (with an injected
     fault, a documented 503 is the expected answer rather than a server error)."""
     operation = schema[path][method]
-    raw = make_events.php_style_json(body) if body is not None else b""
+    raw = bolt_payloads.php_style_json(body) if body is not None else b""
     headers = {"Content-Type": "application/json"}
     if signed:
         headers[SIGNATURE_HEADER] = sign(raw, DEFAULT_SIGNING_SECRET)
@@ -241,8 +241,8 @@ def test_the_happy_path_conforms_to_the_document(schema: Any, stack: Stack, sess
         schema, session, "POST", "/storefront/carts/{cart_id}/bolt-order-token", None, False, cart_id=cart_id
     )
     assert token.status_code == 200, token.text
-    shipping = make_events.universal(
-        "order.shipping", {"cart": make_events.demo_cart(), "shipping_address": make_events.SF_ADDRESS}
+    shipping = bolt_payloads.universal(
+        "order.shipping", {"cart": bolt_payloads.hook_cart(), "shipping_address": bolt_payloads.SF_ADDRESS}
     )
     for path, body in (
         ("/bolt/universal", shipping),
@@ -251,19 +251,19 @@ def test_the_happy_path_conforms_to_the_document(schema: Any, stack: Stack, sess
         ("/bolt/tax", {**shipping["data"], "shipping_option": {"reference": "standard"}}),
         (
             "/bolt/discounts/apply",
-            make_events.universal(
-                "discounts.code.apply", make_events.discount_apply("WELCOME10", make_events.order_cart(cart_id))
+            bolt_payloads.universal(
+                "discounts.code.apply", bolt_payloads.discount_apply("WELCOME10", bolt_payloads.order_cart(cart_id))
             ),
         ),
     ):
         answer = validated(schema, session, "POST", path, body, True)
         assert answer.status_code == 200, (path, answer.text)
-    order = make_events.universal("order.create", make_events.order_create(make_events.order_cart(cart_id)))
+    order = bolt_payloads.universal("order.create", bolt_payloads.order_create(bolt_payloads.order_cart(cart_id)))
     for _ in range(2):  # the repeat is answered the same
         answer = validated(schema, session, "POST", "/bolt/order/create", order, True)
         assert answer.status_code == 200, answer.text
     for kind in ("pending", "auth", "newsletter_subscription"):
-        webhook = make_events.transaction_webhook(kind, cart_id=cart_id)
+        webhook = bolt_payloads.transaction_webhook(kind, cart_id=cart_id)
         answer = validated(schema, session, "POST", "/bolt/webhooks/transaction", webhook, True)
         assert answer.status_code == 200, answer.text
     card = {"type": "credit_card_deleted", "object": "credit_card", "data": {"id": f"CC{cart_id}"}}
@@ -296,9 +296,9 @@ def test_bolt_failing_behind_the_stack_is_the_documented_503(
 def test_the_stack_logged_no_traceback_and_no_canary(schema: Any, stack: Stack, session: requests.Session) -> None:
     """Canary personal data and secrets sent to every signed route (valid and invalid): none reaches the stack's log
     (every function's Powertools JSON lines, the gateway's, the fake Bolt's), and nothing there is a traceback."""
-    address = {**make_events.SF_ADDRESS, "email": CANARY_EMAIL, "street_address1": "742 Canary Evergreen Terrace"}
+    address = {**bolt_payloads.SF_ADDRESS, "email": CANARY_EMAIL, "street_address1": "742 Canary Evergreen Terrace"}
     payload = {
-        "cart": {**make_events.demo_cart(), "billing_address": address, "card_number": CANARY_CARD},
+        "cart": {**bolt_payloads.hook_cart(), "billing_address": address, "card_number": CANARY_CARD},
         "shipping_address": address,
     }
     for operation in fuzzed_operations(schema):

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
-from devstack import make_events
+from devstack import bolt_payloads
 from tests import seed
 from tests.payments import delivery_model as model
 from tests.reliability.conftest import Answer, Functions, examples
@@ -321,9 +321,9 @@ def test_a_late_money_event_leaves_a_cancelled_order_cancelled(
     cart = seed.valid_order_cart(cart_id, model.MUG)
     total = seed.total_of(cart)
     assert functions.invoke("order_create", seed.order_create_event(cart)).status == 200
-    captures = ((make_events.capture_id(1, cart_id), total),)
+    captures = ((bolt_payloads.capture_id(1, cart_id), total),)
     for kind in ("pending", terminal, late):
-        payload = make_events.transaction_webhook(
+        payload = bolt_payloads.transaction_webhook(
             kind, cart_id=cart_id, cart=cart, amount=total, captures=captures if kind in ("capture", "payment") else ()
         )
         answer = functions.invoke("transaction_webhook", signed_event("transaction_webhook", payload))

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from devstack import make_events
+from devstack import bolt_payloads, make_events
 from devstack.template import load_template, resources_of_type
 from tests import seed
 from tests.reliability.conftest import SIGNED, Functions, prepare_signed_state
@@ -236,12 +236,14 @@ def test_every_call_the_functions_make_is_granted_to_them(
     seed.seed_cart(aws, "c_grants0001")
     cart = seed.valid_order_cart("c_grants0001", seed.DEMO_ITEMS)
     for kind in ("pending", "void"):
-        payload = make_events.transaction_webhook(kind, cart_id="c_grants0001", cart=cart, amount=seed.total_of(cart))
+        payload = bolt_payloads.transaction_webhook(kind, cart_id="c_grants0001", cart=cart, amount=seed.total_of(cart))
         run(
             "transaction_webhook",
             lambda p=payload: functions.invoke("transaction_webhook", signed_event("transaction_webhook", p)),
         )
-    credit = make_events.transaction_webhook("credit", cart_id=ORDERED_CART, cart=make_events.order_cart(ORDERED_CART))
+    credit = bolt_payloads.transaction_webhook(
+        "credit", cart_id=ORDERED_CART, cart=bolt_payloads.order_cart(ORDERED_CART)
+    )
     run(
         "transaction_webhook",
         lambda: functions.invoke("transaction_webhook", signed_event("transaction_webhook", credit)),

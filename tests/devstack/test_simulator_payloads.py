@@ -1,4 +1,5 @@
-"""The Bolt simulator's payloads and signatures, checked against the layer's own verification and models."""
+"""The Bolt payload builder (devstack/bolt_payloads.py) and the simulator's use of it, checked against the layer's own
+verification and models."""
 
 import json
 import re
@@ -13,9 +14,11 @@ from bolt_merchant.checkout.shipping import ShippingRequest
 from bolt_merchant.checkout.tax import TaxRequest
 from bolt_merchant.payments.webhook import parse_transaction_event
 
+from devstack import bolt_payloads
+from devstack.bolt_payloads import Ids, Line
 from devstack.simulator import payloads
 from devstack.simulator.client import Target
-from devstack.simulator.payloads import CartState, Delivery, Discount, Ids, Line, Payment
+from devstack.simulator.payloads import CartState, Delivery, Discount, Payment
 
 SECRET = "sim-active-secret"
 PENDING = "sim-pending-secret"
@@ -32,40 +35,42 @@ def cart(*, pickup: bool = False, discount: bool = True) -> CartState:
     state.delivery = Delivery(reference, "Standard (5-7 days)", cost, pickup=pickup, shipping_tax=43)
     state.items_tax = 232
     if discount:
-        state.discount = Discount("WELCOME10", 1000, "fixed_amount", "$10 off")
+        state.discount = Discount("WELCOME10", 1000)
     return state
 
 
 # ---------------------------------------------------------------- signing
 def test_signature_verifies_with_the_layer() -> None:
-    raw = payloads.encode({"event": "order.create", "data": {"name": "Zo\u00eb"}})
+    raw = bolt_payloads.php_style_json({"event": "order.create", "data": {"name": "Zo\u00eb"}})
 
-    assert is_signed_by(raw, [payloads.sign(raw, SECRET)], [SECRET])
-    assert not is_signed_by(raw, [payloads.sign(raw, SECRET)], ["another-secret"])
+    assert is_signed_by(raw, [bolt_payloads.sign(raw, SECRET)], [SECRET])
+    assert not is_signed_by(raw, [bolt_payloads.sign(raw, SECRET)], ["another-secret"])
 
 
 def test_headers_carry_the_active_signature_and_optionally_the_pending_one() -> None:
-    raw = payloads.encode({"type": "auth", "object": "transaction", "data": {}})
+    raw = bolt_payloads.php_style_json({"type": "auth", "object": "transaction", "data": {}})
 
-    only_active = payloads.signed_headers(raw, SECRET)
-    both = payloads.signed_headers(raw, SECRET, PENDING)
+    only_active = bolt_payloads.bolt_headers(raw, SECRET)
+    both = bolt_payloads.bolt_headers(raw, SECRET, PENDING, trace_id="t-1")
 
     assert PENDING_SIGNATURE_HEADER not in only_active
     assert only_active[SIGNATURE_HEADER] == both[SIGNATURE_HEADER]
     assert is_signed_by(raw, [both[SIGNATURE_HEADER]], [SECRET])
     assert is_signed_by(raw, [both[PENDING_SIGNATURE_HEADER]], [PENDING])  # after the rotation, the new one alone
     assert not is_signed_by(raw, [both[PENDING_SIGNATURE_HEADER]], [SECRET])
-    assert both["Content-Type"] == "application/json"
+    assert (both["Content-Type"], both["X-Bolt-Trace-Id"]) == ("application/json", "t-1")
 
 
-def test_bodies_escape_non_ascii_like_bolt_and_the_signature_covers_those_exact_bytes() -> None:
-    payload = {"first_name": "Zo\u00eb"}
-    raw = payloads.encode(payload)
-    reserialised = json.dumps(payload, ensure_ascii=False).encode()
+def test_bodies_escape_like_php_and_the_signature_covers_those_exact_bytes() -> None:
+    payload = {"first_name": "Zo\u00eb", "url": "https://shop.example.com/a"}
+    raw = bolt_payloads.php_style_json(payload)
+    reserialised = json.dumps(json.loads(raw), separators=(",", ":")).encode()
 
     assert b"Zo\\u00eb" in raw
+    assert b"https:\\/\\/shop" in raw
     assert raw.isascii()
-    assert not is_signed_by(reserialised, [payloads.sign(raw, SECRET)], [SECRET])
+    assert json.loads(raw) == payload
+    assert not is_signed_by(reserialised, [bolt_payloads.sign(raw, SECRET)], [SECRET])
 
 
 # ---------------------------------------------------------------- identifiers
@@ -78,6 +83,7 @@ def test_ids_look_like_bolts_and_repeat_only_for_the_same_seed() -> None:
     assert re.fullmatch(r"TA[1-9A-HJ-NP-Za-km-z]{11}", ids[0])
     assert re.fullmatch(r"[2-9B-DF-HJ-NP-TV-Z]{4}-[2-9B-DF-HJ-NP-TV-Z]{4}-[2-9B-DF-HJ-NP-TV-Z]{4}", ids[1])
     assert re.fullmatch(r"[0-9a-f]{64}", ids[2])
+    assert Ids().public_id("TA") != Ids().public_id("TA")  # without a seed (the fake Bolt API's): unpredictable
 
 
 # ---------------------------------------------------------------- hooks: what the backend's models read
@@ -107,7 +113,7 @@ def test_order_create_cart_uses_amount_objects_and_reads_back_to_the_cent() -> N
     assert parsed.shipments[0].reference == "standard"
     assert parsed.shipments[0].cost == 599
     assert parsed.billing_address is not None
-    assert parsed.billing_address.email == "zoe.simulator@example.com"
+    assert parsed.billing_address.email == bolt_payloads.SF_ADDRESS["email"]
 
 
 def test_shipping_tax_and_discount_requests_read_as_bolt_hooks() -> None:
@@ -144,8 +150,8 @@ def test_v2_webhook_envelope_reads_as_a_transaction_event() -> None:
     state = cart()
     state.display_id = "BO-ABCDEFGHIJ"
     paid = payment(state)
-    paid.captures.append(payloads.Capture("CAbbbbbbbbbbb", 1000))
-    envelope = payloads.webhook("capture", payloads.transaction(paid, "authorized", paid.captures))
+    paid.captures.append(payloads.Capture("CAbbbbbbbbbbb", 1000))  # a capture Bolt made
+    envelope = bolt_payloads.webhook("capture", payloads.transaction(paid, "authorized", paid.captures))
 
     event = parse_transaction_event(envelope)
 
@@ -160,7 +166,9 @@ def test_v2_webhook_envelope_reads_as_a_transaction_event() -> None:
 
 def test_credit_is_its_own_transaction_pointing_at_the_payment() -> None:
     paid = payment(cart())
-    envelope = payloads.webhook("credit", payloads.credit_transaction(paid, "TAccccccccccc", "EEEE-FFFF-GGGG", 700))
+    envelope = bolt_payloads.webhook(
+        "credit", payloads.credit_transaction(paid, "TAccccccccccc", "EEEE-FFFF-GGGG", 700)
+    )
 
     event = parse_transaction_event(envelope)
 
@@ -172,7 +180,7 @@ def test_credit_is_its_own_transaction_pointing_at_the_payment() -> None:
 
 def test_dropped_order_webhook_has_no_display_id_but_the_whole_cart() -> None:
     state = cart()
-    envelope = payloads.webhook("pending", payloads.transaction(payment(state), "pending"))
+    envelope = bolt_payloads.webhook("pending", payloads.transaction(payment(state), "pending"))
 
     event = parse_transaction_event(envelope)
 

@@ -4,6 +4,7 @@ import json
 import re
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
@@ -14,6 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from devstack import oms_sink
 from devstack.aws import SerialisedApp
 from devstack.containers import FunctionIdentity, FunctionPool
 from devstack.gateway import Route, http_response, resolve_route
@@ -281,3 +283,39 @@ def test_announced_gives_up_after_its_timeout_while_the_stack_runs(tmp_path: Pat
     with pytest.raises(StackFailed):
         stack.announced(SERVICE_URL, timeout=0.2)
     assert 0.2 <= time.monotonic() - started < 5
+
+
+# ---------------------------------------------------------------- OMS sink
+def test_the_oms_endpoint_is_a_local_sink_unless_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LOCAL_OMS_URL", raising=False)
+    assert oms_sink.local_oms({"OmsEndpointUrl": "https://oms.example.com"}) == (None, None)
+    monkeypatch.setenv("LOCAL_OMS_URL", "none")
+    assert oms_sink.local_oms({}) == ("", None)
+    monkeypatch.setenv("LOCAL_OMS_URL", "https://oms.example.com/api")
+    assert oms_sink.local_oms({}) == ("https://oms.example.com/api", None)
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_the_oms_sink_records_posts_and_answers_201(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LOCAL_OMS_URL", raising=False)
+    url, sink = oms_sink.local_oms({})
+    assert sink is not None
+    assert url == f"{sink.url}/orders"
+    sink.start()
+    try:
+        request = urllib.request.Request(
+            url, data=b'{"order_id": "BO-1"}', headers={"Idempotency-Key": "BO-1"}, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 201
+        with urllib.request.urlopen(f"{sink.url}{oms_sink.ADMIN_PATH}", timeout=5) as response:
+            (received,) = json.loads(response.read())
+        assert (received["path"], received["json"], received["headers"]["Idempotency-Key"]) == (
+            "/orders",
+            {"order_id": "BO-1"},
+            "BO-1",
+        )
+        sink.clear()
+        assert sink.requests() == []
+    finally:
+        sink.stop()
