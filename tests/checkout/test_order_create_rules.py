@@ -11,7 +11,7 @@ from bolt_merchant.checkout.order_create import OrderCreatedData, OrderCreateReq
 from bolt_merchant.core.errors import BoltCode, Invalid
 from bolt_merchant.orders.models import order_id_for
 
-from devstack import make_events
+from devstack import bolt_payloads
 from tests import seed
 from tests.fakes import NOW, MemoryCheckoutStore, Shop, open_cart
 
@@ -33,7 +33,7 @@ class Checkout:
         open_cart(self.shop, cart_id, items, **changes)
 
     def create(self, bolt_cart: dict[str, Any], currency: str | None = "USD") -> OrderCreatedData:
-        data = make_events.order_create(bolt_cart)
+        data = bolt_payloads.order_create(bolt_cart)
         data["currency"] = currency
         request = OrderCreateRequest.model_validate(data)
         return create_order(request, self.shop.catalog(), self.store, NOW, received_url)
@@ -93,7 +93,7 @@ class TestCreated:
         assert order.totals.tax == cart["tax_amount"]["amount"]
         assert order.shipping is not None
         assert order.shipping.reference == "standard"
-        assert order.bolt_order_token == make_events.order_token_for(CART_ID)
+        assert order.bolt_order_token == bolt_payloads.order_token_for(CART_ID)
         assert order.contact_email == cart["billing_address"]["email_address"]
         assert checkout.shop.writes == writes + 1
         assert (checkout.shop.stock("TOTE-BLUE"), checkout.shop.stock("MUG-12OZ")) == ((48, 2), (199, 1))
