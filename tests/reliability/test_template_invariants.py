@@ -34,6 +34,8 @@ WILDCARD_MANAGED_POLICIES = {
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess": "Tracing: Active (xray:PutTraceSegments ...)",
     "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole": "SQS event source: Receive/Delete",
     "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole": "stream event source: GetRecords ...",
+    # Not a function's: API Gateway's account-wide logging role (ManageApiGatewayAccountLogRole), used by every API.
+    "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs": "API Gateway access logs",
 }
 MIN_MAX_RECEIVE_COUNT = 5
 VISIBILITY_FACTOR = 6
@@ -157,6 +159,8 @@ def test_the_only_wildcards_are_the_managed_policies_sam_attaches(translated: di
     roles = resources_of_type(translated, "AWS::IAM::Role")
     for logical_id, role in roles.items():
         for arn in role["Properties"].get("ManagedPolicyArns", []):
+            if isinstance(arn, dict):  # ours are partition-aware: !Sub arn:${AWS::Partition}:...
+                arn = str(arn["Fn::Sub"]).replace("${AWS::Partition}", "aws")
             assert check(arn in WILDCARD_MANAGED_POLICIES), f"{logical_id}: {arn}"
         for policy in role["Properties"].get("Policies", []):
             for statement in policy["PolicyDocument"]["Statement"]:
