@@ -42,7 +42,7 @@ simulate: $(STAMP) ## Bolt simulator vs a stage: make simulate URL=https://... [
 	@test -n "$(URL)" || { echo "usage: make simulate URL=<ApiUrl output> [SECRET=... | SECRET_ID=...] [ARGS=...]"; exit 2; }
 	$(BIN)/python -m devstack.simulator --base-url $(URL) $(if $(SECRET_ID),--secret-id $(SECRET_ID)) $(ARGS)
 
-test: lint typecheck validate build unit ## every check: lint, types, template, sam build, all tests
+test: lint typecheck validate scan build unit ## every check: lint, types, template, IaC scan, sam build, all tests
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check .
@@ -58,6 +58,17 @@ typecheck: $(STAMP) ## mypy (strict) on the layer, the handlers and the local st
 validate: $(STAMP) ## sam validate --lint and cfn-lint
 	AWS_DEFAULT_REGION=us-east-1 $(BIN)/sam validate --lint
 	$(BIN)/cfn-lint template.yaml
+
+# checkov pins an older boto3 than SAM CLI, so it has its own environment (pyproject.toml's iac group, in uv.lock).
+IAC := $(VENV)/iac
+IAC_STAMP := $(IAC)/.synced
+$(IAC_STAMP): pyproject.toml uv.lock $(STAMP)
+	UV_PROJECT_ENVIRONMENT=$(IAC) $(BIN)/uv sync --frozen --no-default-groups --group iac --python $(BIN)/python --quiet
+	@touch $@
+
+.PHONY: scan
+scan: $(IAC_STAMP) ## checkov on template.yaml; each skipped check says why in .checkov.yaml
+	$(IAC)/bin/checkov --config-file .checkov.yaml
 
 # One folder per architecture (.aws-sam/$(ARCH)/: build/, cache/ and SAM's build.toml, which SAM keeps beside the
 # build folder): a cached layer built for one architecture can never be copied into the other's build. The build
