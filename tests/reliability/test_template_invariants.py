@@ -158,9 +158,9 @@ def test_deleting_is_only_granted_on_idempotency_records() -> None:
 def test_the_only_wildcards_are_the_managed_policies_sam_attaches(translated: dict[str, Any]) -> None:
     roles = resources_of_type(translated, "AWS::IAM::Role")
     for logical_id, role in roles.items():
-        for arn in role["Properties"].get("ManagedPolicyArns", []):
-            if isinstance(arn, dict):  # ours are partition-aware: !Sub arn:${AWS::Partition}:...
-                arn = str(arn["Fn::Sub"]).replace("${AWS::Partition}", "aws")
+        for managed in role["Properties"].get("ManagedPolicyArns", []):
+            # ours are partition-aware: !Sub arn:${AWS::Partition}:...
+            arn = managed if isinstance(managed, str) else str(managed["Fn::Sub"]).replace("${AWS::Partition}", "aws")
             assert check(arn in WILDCARD_MANAGED_POLICIES), f"{logical_id}: {arn}"
         for policy in role["Properties"].get("Policies", []):
             for statement in policy["PolicyDocument"]["Statement"]:
