@@ -169,11 +169,13 @@ def test_the_only_wildcards_are_the_managed_policies_sam_attaches(translated: di
 
 
 def test_the_signing_secret_is_readable_by_name_only() -> None:
-    for function in functions_of(template()).values():
+    """The Bolt secret by the hooks and webhooks, the OMS signing secret by fulfilment only."""
+    for logical_id, function in functions_of(template()).items():
         for statement in our_statements(function):
             if "secretsmanager:GetSecretValue" in as_list(statement["Action"]):
                 resource = statement["Resource"]
-                assert check(isinstance(resource, dict) and "${BoltSecretName}-??????" in str(resource["Fn::Sub"]))
+                name = "OmsSigningSecretName" if logical_id == "FulfilmentFunction" else "BoltSecretName"
+                assert check(isinstance(resource, dict) and f"${{{name}}}-??????" in str(resource["Fn::Sub"]))
 
 
 # ---------------------------------------------------------------- what the code calls is what the template grants
