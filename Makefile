@@ -9,6 +9,9 @@ STAMP := $(VENV)/.synced
 PYTHON313 ?= $(shell for p in $$(command -v python3.13) $$HOME/.pyenv/versions/3.13*/bin/python3.13; do "$$p" -c '' 2>/dev/null && echo "$$p" && break; done)
 ARCH ?= x86_64
 PORT ?= 3000
+CONFIG_ENV ?= dev
+AWS_SAM := .aws-sam
+BUILD_DIR = $(AWS_SAM)/$(ARCH)/build
 
 export SAM_CLI_TELEMETRY := 0
 export AWS_EC2_METADATA_DISABLED := true
@@ -39,7 +42,7 @@ simulate: $(STAMP) ## Bolt simulator vs a stage: make simulate URL=https://... [
 	@test -n "$(URL)" || { echo "usage: make simulate URL=<ApiUrl output> [SECRET=... | SECRET_ID=...] [ARGS=...]"; exit 2; }
 	$(BIN)/python -m devstack.simulator --base-url $(URL) $(if $(SECRET_ID),--secret-id $(SECRET_ID)) $(ARGS)
 
-test: lint typecheck validate build unit ## every check: lint, types, template, sam build, all tests
+test: lint typecheck validate scan build unit ## every check: lint, types, template, IaC scan, sam build, all tests
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check .
@@ -56,15 +59,32 @@ validate: $(STAMP) ## sam validate --lint and cfn-lint
 	AWS_DEFAULT_REGION=us-east-1 $(BIN)/sam validate --lint
 	$(BIN)/cfn-lint template.yaml
 
-build: $(STAMP) ## sam build for ARCH (x86_64 default, ARCH=arm64 for Graviton), with compiled bytecode
-	LAYER_ARCH=$(ARCH) $(BIN)/sam build --parameter-overrides Architecture=$(ARCH)
-	$(BIN)/python -m compileall -q --invalidation-mode unchecked-hash .aws-sam/build
+# checkov pins an older boto3 than SAM CLI, so it has its own environment (pyproject.toml's iac group, in uv.lock).
+IAC := $(VENV)/iac
+IAC_STAMP := $(IAC)/.synced
+$(IAC_STAMP): pyproject.toml uv.lock $(STAMP)
+	UV_PROJECT_ENVIRONMENT=$(IAC) $(BIN)/uv sync --frozen --no-default-groups --group iac --python $(BIN)/python --quiet
+	@touch $@
+
+.PHONY: scan
+scan: $(IAC_STAMP) ## checkov on template.yaml; each skipped check says why in .checkov.yaml
+	$(IAC)/bin/checkov --config-file .checkov.yaml
+
+# One folder per architecture (.aws-sam/$(ARCH)/: build/, cache/ and SAM's build.toml, which SAM keeps beside the
+# build folder): a cached layer built for one architecture can never be copied into the other's build. The build
+# then fails if any extension module in it is not for ARCH (devstack/build_arch.py).
+build: $(STAMP) ## sam build for ARCH (x86_64 default, ARCH=arm64 for Graviton) into .aws-sam/ARCH/build
+	@case "$(ARCH)" in x86_64|arm64) ;; *) echo "ARCH must be x86_64 or arm64, not $(ARCH)"; exit 2;; esac
+	LAYER_ARCH=$(ARCH) $(BIN)/sam build --parameter-overrides Architecture=$(ARCH) \
+		--build-dir $(BUILD_DIR) --cache-dir $(AWS_SAM)/$(ARCH)/cache
+	$(BIN)/python -m compileall -q --invalidation-mode unchecked-hash $(BUILD_DIR)
+	$(BIN)/python -m devstack.build_arch check $(ARCH) $(BUILD_DIR)
 
 unit: $(STAMP) ## pytest: layer units, handlers under moto, end-to-end over the local stack
 	$(BIN)/python -m pytest
 
 bench: build ## benchmark table (cold init, warm overhead, AWS calls, sizes, local stack); BENCH_ARGS=--quick
-	$(BIN)/python -m devstack.bench $(BENCH_ARGS)
+	BENCH_BUILD_DIR=$(BUILD_DIR) $(BIN)/python -m devstack.bench $(BENCH_ARGS)
 
 .PHONY: reliability
 reliability: $(STAMP) ## reliability suite and its figures table (RELIABILITY.md); RELIABILITY_ARGS=--update|--scale 10
@@ -77,8 +97,12 @@ events: $(STAMP) ## regenerate events/ (signed API events and the fan-out's stre
 load-catalog: $(STAMP) ## write data/demo-catalog.json into a deployed stage: make load-catalog STACK=name
 	$(BIN)/python -m devstack.load_catalog --stack-name $(STACK)
 
-deploy: build ## sam deploy (CONFIG_ENV=dev|prod; for arm64 add Architecture=arm64 to its parameter_overrides)
-	$(BIN)/sam deploy --config-env $(or $(CONFIG_ENV),dev)
+# The stage's Architecture parameter (samconfig.toml) must be the build's, and sam deploy is given that build's
+# template: without --template-file it would read .aws-sam/build, which no build writes any more.
+deploy: $(STAMP) ## build for ARCH and sam deploy it (CONFIG_ENV=dev|prod; ARCH must match the stage's Architecture)
+	$(BIN)/python -m devstack.build_arch check-stage $(CONFIG_ENV) $(ARCH)
+	$(MAKE) --no-print-directory build ARCH=$(ARCH)
+	$(BIN)/sam deploy --config-env $(CONFIG_ENV) --template-file $(BUILD_DIR)/template.yaml
 
 clean: ## remove the virtualenv and build output
 	rm -rf $(VENV) .aws-sam

@@ -1,11 +1,15 @@
-"""A local stand-in for the stage's order management system: records every POST and answers 201.
+"""A local stand-in for the stage's order management system: verifies each POST's signature as an OMS should
+(X-Merchant-Signature over the exact body and X-Merchant-Timestamp, bolt_merchant/fanout/signing.py, with
+OMS_SIGNING_SECRET or the local default), records every POST with whether it verified, and answers 201 when it
+did, 401 when it did not.
 
 LocalStack starts one on 127.0.0.1 (a free port, or LOCAL_OMS_PORT) and passes <sink>/orders as the OmsEndpointUrl
 parameter, so fulfilment hand-offs (POST /orders, cancellations POST /orders/cancellations) visibly happen locally.
 LOCAL_OMS_URL=<url> sends them to a real endpoint instead and LOCAL_OMS_URL=none leaves the stage without an OMS
 (hand-offs skipped); an OmsEndpointUrl in LocalStack's parameter_overrides wins over both.
 
-What it received:  GET <sink>/_sink/requests  -> [{"method", "path", "headers", "body", "json", "received_at"}]
+What it received:  GET <sink>/_sink/requests  -> [{"method", "path", "headers", "body", "json", "signature_verified",
+                                                   "received_at"}]
 Forget it:         DELETE <sink>/_sink/requests
 In-process:        stack.oms_sink.requests()
 """
@@ -13,12 +17,15 @@ In-process:        stack.oms_sink.requests()
 import json
 import os
 import threading
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from devstack.settings import HOST
+from bolt_merchant.fanout.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+
+from devstack.settings import HOST, oms_signing_secret
 
 ADMIN_PATH = "/_sink/requests"
 ORDERS_PATH = "/orders"
@@ -27,8 +34,9 @@ ORDERS_PATH = "/orders"
 class _SinkServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int]) -> None:
+    def __init__(self, address: tuple[str, int], signing_secret: str) -> None:
         super().__init__(address, _SinkHandler)
+        self.signing_secret = signing_secret
         self.lock = threading.Lock()
         self.received: list[dict[str, Any]] = []
 
@@ -71,24 +79,35 @@ class _SinkHandler(BaseHTTPRequestHandler):
             parsed: Any = json.loads(text)
         except ValueError:
             parsed = None
+        verified = verify(
+            self.server.signing_secret,
+            raw,
+            self.headers.get(TIMESTAMP_HEADER),
+            self.headers.get(SIGNATURE_HEADER),
+            now=time.time(),
+        )
         record = {
             "method": "POST",
             "path": self.path,
             "headers": dict(self.headers.items()),
             "body": text,
             "json": parsed,
+            "signature_verified": verified,
             "received_at": datetime.now(UTC).isoformat(),
         }
         with self.server.lock:
             self.server.received.append(record)
-        self._answer(201, {"status": "accepted"})
+        if verified:
+            self._answer(201, {"status": "accepted"})
+        else:
+            self._answer(401, {"message": "signature missing, stale or not matching the body"})
 
 
 class OmsSink:
     """Bound to its port when built (its URL goes into the template parameters), served once started."""
 
-    def __init__(self, port: int = 0) -> None:
-        self._server = _SinkServer((HOST, port))
+    def __init__(self, port: int = 0, signing_secret: str | None = None) -> None:
+        self._server = _SinkServer((HOST, port), signing_secret or oms_signing_secret())
         self._thread: threading.Thread | None = None
 
     @property

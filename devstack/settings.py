@@ -13,6 +13,7 @@ REGION = "us-east-1"
 DEFAULT_SIGNING_SECRET = "local-dev-signing-secret"  # noqa: S105
 DEFAULT_PENDING_SECRET = "local-dev-pending-secret"  # noqa: S105
 DEFAULT_API_KEY = "local-dev-api-key"
+DEFAULT_OMS_SIGNING_SECRET = "local-dev-oms-signing-secret"  # noqa: S105
 
 # Identity put on AWS_IAM routes' events: the local stack does not verify SigV4 (see gateway.py).
 LOCAL_OPERATOR_ARN = "arn:aws:iam::123456789012:user/local-operator"
@@ -32,3 +33,8 @@ def bolt_secret_document() -> dict[str, str]:
         "signing_secret_pending": os.environ.get("BOLT_SIGNING_SECRET_PENDING") or DEFAULT_PENDING_SECRET,
         "api_key": os.environ.get("BOLT_API_KEY") or DEFAULT_API_KEY,
     }
+
+
+def oms_signing_secret() -> str:
+    """What fulfilment signs OMS hand-offs with locally, and what the local OMS sink verifies them with."""
+    return os.environ.get("OMS_SIGNING_SECRET") or DEFAULT_OMS_SIGNING_SECRET

@@ -169,6 +169,11 @@ class LocalStack:
         self.queue_urls = create_queues(boto3.client("sqs"), self.template, self.resolver)
         secret_name = self.resolver.parameters["BoltSecretName"]
         create_bolt_secret(boto3.client("secretsmanager"), secret_name, settings.bolt_secret_document())
+        # The OMS signing secret fulfilment signs hand-offs with; the local OMS sink verifies with the same value.
+        oms_secret_name = self.resolver.parameters["OmsSigningSecretName"]
+        create_bolt_secret(
+            boto3.client("secretsmanager"), oms_secret_name, {"signing_secret": settings.oms_signing_secret()}
+        )
         verify_sender(boto3.client("ses"), self.resolver.parameters["ConfirmationSender"])
         # The handlers' shared client, created here before request threads could race on boto3's default session.
         load_catalog_file(dynamodb(), self.tables["CatalogTable"])

@@ -19,7 +19,8 @@ from typing import Any
 
 from devstack.template import ROOT, FunctionSpec
 
-BUILD_DIR = ROOT / ".aws-sam" / "build"
+# `make bench` passes the build it just made (.aws-sam/<ARCH>/build, see devstack/build_arch.py).
+BUILD_DIR = ROOT / os.environ.get("BENCH_BUILD_DIR", ".aws-sam/x86_64/build")
 LAYER_LOGICAL_ID = "SharedLayer"
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
 # What must never be copied into our artifacts: the Lambda runtime already has it.

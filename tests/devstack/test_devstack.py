@@ -13,9 +13,10 @@ from typing import Any
 
 import boto3
 import pytest
+from bolt_merchant.fanout.signing import signed_headers
 from moto import mock_aws
 
-from devstack import oms_sink
+from devstack import oms_sink, settings
 from devstack.aws import SerialisedApp
 from devstack.containers import FunctionIdentity, FunctionPool
 from devstack.gateway import Route, http_response, resolve_route
@@ -303,9 +304,9 @@ def test_the_oms_sink_records_posts_and_answers_201(monkeypatch: pytest.MonkeyPa
     assert url == f"{sink.url}/orders"
     sink.start()
     try:
-        request = urllib.request.Request(
-            url, data=b'{"order_id": "BO-1"}', headers={"Idempotency-Key": "BO-1"}, method="POST"
-        )
+        body = b'{"order_id": "BO-1"}'
+        signed = signed_headers(settings.oms_signing_secret(), body, time.time())
+        request = urllib.request.Request(url, data=body, headers={"Idempotency-Key": "BO-1", **signed}, method="POST")
         with urllib.request.urlopen(request, timeout=5) as response:
             assert response.status == 201
         with urllib.request.urlopen(f"{sink.url}{oms_sink.ADMIN_PATH}", timeout=5) as response:

@@ -144,6 +144,7 @@ def test_an_authorised_order_is_confirmed_by_email_and_handed_to_the_oms_once(st
     assert f"Total: USD {order.total // 100}.{order.total % 100:02d}" in email["body"]
     (submission,) = hand_offs
     assert submission["path"] == "/orders"
+    assert submission["signature_verified"] is True  # signed with the stage's OMS secret, checked by the sink
     assert submission["headers"]["Idempotency-Key"] == order.order_id
     assert submission["json"]["totals"]["total"] == order.total
 

@@ -2,6 +2,7 @@
 environment) and, like every feature folder, no network: any socket is an error, unless a test opts in with
 pytest-socket's `@pytest.mark.enable_socket` or `@pytest.mark.allow_hosts([...])` markers."""
 
+import json
 from collections.abc import Iterator
 
 import boto3
@@ -11,7 +12,7 @@ from moto import mock_aws
 
 from devstack.resources import create_queues
 from devstack.template import LocalResolver, create_tables, function_specs, load_template
-from tests.fanout.support import FANOUT_ENV, STACK, FanoutStack
+from tests.fanout.support import FANOUT_ENV, OMS_SECRET, STACK, FanoutStack
 from tests.support import no_network  # noqa: F401 - the autouse network guard, applied to this folder
 
 
@@ -28,6 +29,9 @@ def fanout_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[FanoutStack]:
         tables = create_tables(dynamodb, template, resolver)
         queues = create_queues(sqs, template, resolver)
         ses.verify_email_identity(EmailAddress=resolver.parameters["ConfirmationSender"])
+        boto3.client("secretsmanager").create_secret(
+            Name=resolver.parameters["OmsSigningSecretName"], SecretString=json.dumps({"signing_secret": OMS_SECRET})
+        )
         # The template's !Ref of a FIFO queue resolves to a name without ".fifo": use the URLs really created.
         queue_env = {
             "CONFIRMATION_QUEUE_URL": queues["ConfirmationEmailQueue"],

@@ -24,12 +24,14 @@ from tests.support import LambdaHandler, load_handler, poll_sqs_once, queue_dept
 STACK = "test"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 CANARY_EMAIL = "shopper-canary-7f3a9c@example.com"  # must never reach a log line
+OMS_SECRET = "test-oms-signing-secret"  # what fulfilment signs hand-offs with in these tests
 FANOUT_ENV = (
     "CONFIRMATION_QUEUE_URL",
     "FULFILMENT_QUEUE_URL",
     "IDEMPOTENCY_TABLE_NAME",
     "CONFIRMATION_SENDER",
     "OMS_ENDPOINT_URL",
+    "OMS_SIGNING_SECRET_NAME",
     "ORDERS_TABLE_NAME",
 )
 

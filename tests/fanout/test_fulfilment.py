@@ -17,6 +17,7 @@ from devstack import make_consumer_events
 from devstack.template import load_template
 from tests.fanout.support import (
     CANARY_EMAIL,
+    OMS_SECRET,
     FakeContext,
     FanoutStack,
     batch_failures,
@@ -94,7 +95,7 @@ def _enqueue(fanout: FanoutStack, *events: Any, attempt: int = 0) -> None:
 def _no_backoff(monkeypatch: pytest.MonkeyPatch, url: str) -> list[float]:
     """The container's OMS client, with its pauses recorded instead of slept."""
     pauses: list[float] = []
-    client = OmsClient(url, sleep=pauses.append)
+    client = OmsClient(url, signing_secret=lambda: OMS_SECRET, sleep=pauses.append)
     monkeypatch.setattr(fulfilment_worker, "order_management", functools.cache(lambda: client))
     return pauses
 

@@ -34,6 +34,8 @@ WILDCARD_MANAGED_POLICIES = {
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess": "Tracing: Active (xray:PutTraceSegments ...)",
     "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole": "SQS event source: Receive/Delete",
     "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole": "stream event source: GetRecords ...",
+    # Not a function's: API Gateway's account-wide logging role (ManageApiGatewayAccountLogRole), used by every API.
+    "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs": "API Gateway access logs",
 }
 MIN_MAX_RECEIVE_COUNT = 5
 VISIBILITY_FACTOR = 6
@@ -156,7 +158,9 @@ def test_deleting_is_only_granted_on_idempotency_records() -> None:
 def test_the_only_wildcards_are_the_managed_policies_sam_attaches(translated: dict[str, Any]) -> None:
     roles = resources_of_type(translated, "AWS::IAM::Role")
     for logical_id, role in roles.items():
-        for arn in role["Properties"].get("ManagedPolicyArns", []):
+        for managed in role["Properties"].get("ManagedPolicyArns", []):
+            # ours are partition-aware: !Sub arn:${AWS::Partition}:...
+            arn = managed if isinstance(managed, str) else str(managed["Fn::Sub"]).replace("${AWS::Partition}", "aws")
             assert check(arn in WILDCARD_MANAGED_POLICIES), f"{logical_id}: {arn}"
         for policy in role["Properties"].get("Policies", []):
             for statement in policy["PolicyDocument"]["Statement"]:
@@ -165,11 +169,13 @@ def test_the_only_wildcards_are_the_managed_policies_sam_attaches(translated: di
 
 
 def test_the_signing_secret_is_readable_by_name_only() -> None:
-    for function in functions_of(template()).values():
+    """The Bolt secret by the hooks and webhooks, the OMS signing secret by fulfilment only."""
+    for logical_id, function in functions_of(template()).items():
         for statement in our_statements(function):
             if "secretsmanager:GetSecretValue" in as_list(statement["Action"]):
                 resource = statement["Resource"]
-                assert check(isinstance(resource, dict) and "${BoltSecretName}-??????" in str(resource["Fn::Sub"]))
+                name = "OmsSigningSecretName" if logical_id == "FulfilmentFunction" else "BoltSecretName"
+                assert check(isinstance(resource, dict) and f"${{{name}}}-??????" in str(resource["Fn::Sub"]))
 
 
 # ---------------------------------------------------------------- what the code calls is what the template grants

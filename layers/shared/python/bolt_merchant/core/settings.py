@@ -33,6 +33,8 @@ class Settings(BaseModel):
     confirmation_sender: Annotated[str | None, Field(alias="CONFIRMATION_SENDER")] = None
     # Empty means this stage has no order management system: fulfilment hand-offs are skipped and counted.
     oms_endpoint_url: Annotated[str, Field(alias="OMS_ENDPOINT_URL")] = ""
+    # Secrets Manager secret {"signing_secret": ...} every hand-off to the OMS is signed with (fanout/signing.py).
+    oms_signing_secret_name: Annotated[str | None, Field(alias="OMS_SIGNING_SECRET_NAME")] = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "Settings":

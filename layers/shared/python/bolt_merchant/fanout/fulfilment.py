@@ -112,9 +112,9 @@ def order_management() -> "OmsClient | None":
     if not url:
         return None
     # Imported only for a stage with an OMS: the client needs requests, which a stage without one never loads.
-    from bolt_merchant.fanout.oms import OmsClient
+    from bolt_merchant.fanout.oms import OmsClient, oms_signing_secret
 
-    return OmsClient(url)
+    return OmsClient(url, signing_secret=oms_signing_secret)
 
 
 @per_container
