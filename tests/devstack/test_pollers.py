@@ -67,7 +67,7 @@ def test_the_templates_event_sources_are_read_with_their_settings() -> None:
         "ConfirmationEmailQueue",
         10,
     )
-    assert (confirmation.report_item_failures, confirmation.max_concurrency) == (True, None)
+    assert (confirmation.report_item_failures, confirmation.max_concurrency) == (True, 5)
     assert (fulfilment.resource_id, fulfilment.batch_size, fulfilment.max_concurrency) == ("FulfilmentQueue", 5, 5)
 
 
@@ -480,7 +480,7 @@ def test_each_queue_gets_one_consumer_per_container_up_to_its_maximum_concurrenc
     assert sorted(names) == sorted(
         ["OutboxPublisherFunction.OutboxStream"]
         + ["ConfirmationEmailFunction.Queue"]
-        + [f"ConfirmationEmailFunction.Queue#{n}" for n in range(1, 7)]
+        + [f"ConfirmationEmailFunction.Queue#{n}" for n in range(1, 5)]  # ScalingConfig MaximumConcurrency 5
         + ["FulfilmentFunction.Queue"]
         + [f"FulfilmentFunction.Queue#{n}" for n in range(1, 5)]  # ScalingConfig MaximumConcurrency 5
     )
