@@ -21,7 +21,7 @@ leaves the shop as it was. Reads hand out copies, so a rule can never change sto
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,7 +38,9 @@ from bolt_merchant.checkout.carts import (
 from bolt_merchant.core.errors import BoltApiError, BoltBusy, BoltNotFound, BoltRefused, DependencyUnavailable
 from bolt_merchant.core.models import AppliedDiscount
 from bolt_merchant.fanout.confirmation import EmailMessage
-from bolt_merchant.orders.models import Order, OrderTotals, OutboxEvent, ShippingChoice, order_id_for
+from bolt_merchant.orders.models import Order, OrderTotals, OutboxEvent, ShippingChoice, attention_due, order_id_for
+from bolt_merchant.orders.table import RECONCILE_AFTER
+from bolt_merchant.payments.store import AttentionItem, AttentionPage
 from bolt_merchant.payments.transactions import CaptureInfo, LedgerRecord, StaleOrder, TransactionEvent, Transition
 
 from tests.support import demo_catalog
@@ -236,6 +238,8 @@ class MemoryTransactionStore:
         # getting there first (a webhook during an operation, a second container), one per write attempt.
         self.before_apply: list[Callable[[], None]] = []
         self.applied: list[Transition] = []  # the transitions that committed, in order
+        # Attention items that are not orders: webhooks waiting for their order, back-office answers not applied.
+        self.attention_items: dict[str, AttentionItem] = {}
 
     def get_order(self, order_id: str) -> Order | None:
         return _copy(self.shop.orders.get(order_id))
@@ -249,10 +253,17 @@ class MemoryTransactionStore:
     def ledger(self, order_id: str) -> list[LedgerRecord]:
         return list(self.shop.ledger.get(order_id, {}).values())
 
-    def apply_transition(self, before: Order, transition: Transition, restock: Mapping[str, int] | None = None) -> None:
+    def apply_transition(
+        self,
+        before: Order,
+        transition: Transition,
+        restock: Mapping[str, int] | None = None,
+        done: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
         """The order only if it is still at before.version and no ledger entry exists yet (else StaleOrder, nothing
         written); its ledger entries, outbox events, the payment-reference index the first time the order has one,
-        stock and discount uses given back when the transition releases the order, and `restock` put back."""
+        the stock it holds and its discount uses given back when the transition releases the order, `restock` put
+        back, and the attention items `done` settles deleted."""
         if self.before_apply:
             self.before_apply.pop(0)()
         shop = self.shop
@@ -274,18 +285,94 @@ class MemoryTransactionStore:
                 applied=entry.applied,
                 note=entry.note,
                 recorded_at=order.updated_at.isoformat(),
+                source=entry.source,
             )
         for event in transition.events:
             shop.events.setdefault(order.order_id, {})[event.event_id] = event
         if order.bolt_transaction_reference and before.bolt_transaction_reference is None:
             shop.references[order.bolt_transaction_reference] = order.order_id
         if transition.release_inventory:
-            shop.return_stock({line.sku: line.quantity for line in order.lines})
+            shop.return_stock(before.units_reserved())
             for discount in order.discounts:
                 shop.uses[discount.code] -= 1
         shop.return_stock(restock or {})
+        for key in done:
+            self.attention_items.pop(_key_name(key), None)
         shop.writes += 1
         self.applied.append(transition)
+
+    # ------------------------------------------------------------ recovery and attention
+    def stock(self, skus: Sequence[str]) -> dict[str, int]:
+        return {sku: self.shop.inventory[sku] for sku in set(skus) if sku in self.shop.definitions}
+
+    def create_recovered(
+        self, order: Order, taken: Mapping[str, int], events: Sequence[OutboxEvent], cart_stored: bool
+    ) -> None:
+        """The recovered order, its stock taken (each only if still there), its discount uses, its cart closed."""
+        shop = self.shop
+        if order.order_id in shop.orders or any(shop.inventory[sku] < units for sku, units in taken.items()):
+            raise StaleOrder(order.order_id)
+        shop.orders[order.order_id] = order.model_copy(deep=True)
+        for event in events:
+            shop.events.setdefault(order.order_id, {})[event.event_id] = event
+        if order.bolt_transaction_reference:
+            shop.references[order.bolt_transaction_reference] = order.order_id
+        for sku, units in taken.items():
+            shop.inventory[sku] -= units
+            shop.reserved[sku] += units
+        for discount in order.discounts:
+            shop.uses[discount.code] += 1
+        if cart_stored and order.cart_id in shop.carts:
+            cart = shop.carts[order.cart_id]
+            shop.carts[order.cart_id] = cart.model_copy(update={"status": "ordered", "order_id": order.order_id})
+        shop.writes += 1
+
+    def waiting_since(self, event: TransactionEvent, order_id: str | None, now: datetime) -> datetime:
+        name = f"WAITING#{order_id or event.payment_reference}"
+        first = self.attention_items.setdefault(
+            name,
+            AttentionItem("waiting", now, order_id, [], {"pk": {"S": name}}, event.payment_reference, event),
+        )
+        return first.due
+
+    def record_pending_answer(self, order_id: str, operation_key: str, event: TransactionEvent, now: datetime) -> None:
+        name = f"ORDER#{order_id}/PENDING#{operation_key}"
+        key = {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": f"PENDING#{operation_key}"}}
+        reasons = ["unrecorded_backoffice_answer"]
+        self.attention_items[name] = AttentionItem("pending_answer", now, order_id, reasons, key, None, event)
+
+    def pending_answers(self, order_id: str) -> list[AttentionItem]:
+        return [i for i in self.attention_items.values() if i.kind == "pending_answer" and i.order_id == order_id]
+
+    def forget(self, key: Mapping[str, Any]) -> None:
+        self.attention_items.pop(_key_name(key), None)
+
+    def postpone(self, key: Mapping[str, Any], now: datetime) -> None:
+        name = _key_name(key)
+        if name in self.attention_items:
+            self.attention_items[name] = replace(self.attention_items[name], due=now + RECONCILE_AFTER)
+
+    def attention(
+        self, limit: int, cursor: str | None = None, due_before: datetime | None = None, newest_first: bool = True
+    ) -> AttentionPage:
+        """Markers and pending answers kept here, and every order the index would hold (attention_due)."""
+        items = list(self.attention_items.values())
+        for order in self.shop.orders.values():
+            due = attention_due(order, RECONCILE_AFTER)
+            if due is not None:
+                key = {"pk": {"S": f"ORDER#{order.order_id}"}, "sk": {"S": "ORDER"}}
+                items.append(AttentionItem("order", due, order.order_id, order.hold_reasons, key))
+        items = [item for item in items if due_before is None or item.due <= due_before]
+        items.sort(key=lambda item: item.due, reverse=newest_first)
+        start = int(cursor or 0)
+        following = start + limit
+        return AttentionPage(items[start:following], str(following) if following < len(items) else None)
+
+
+def _key_name(key: Mapping[str, Any]) -> str:
+    """The name an attention item is kept under here: its table key."""
+    pk, sk = key["pk"]["S"], key.get("sk", {}).get("S")
+    return f"{pk}/{sk}" if pk.startswith("ORDER#") else pk
 
 
 # ---------------------------------------------------------------- Bolt's Transactions API
@@ -328,6 +415,10 @@ class BoltPayment:
             "amount": _money(self.amount, self.currency),
             "captures": captures,
         }
+
+    def details(self) -> dict[str, Any]:
+        """GET /v1/merchant/transactions/{reference}: the payment and its refunds."""
+        return {**self.view(), "refund_transactions": list(self.credits)}
 
 
 @dataclass
@@ -393,6 +484,13 @@ class FakeBoltTransactions:
     ) -> dict[str, Any]:
         body = {"carrier": carrier, "tracking_number": tracking_number, "items": items}
         return self._keyed(BoltCall("track_shipment", reference, idempotency_key, body=body), self._track)
+
+    def review(self, reference: str, decision: str, idempotency_key: str) -> dict[str, Any]:
+        return self._keyed(BoltCall("review", reference, idempotency_key, body={"decision": decision}), self._review)
+
+    def transaction(self, reference: str) -> dict[str, Any]:
+        self.calls.append(BoltCall("transaction", reference, ""))
+        return self._payment(reference).details()
 
     # ------------------------------------------------------------ Bolt's rules
     def _keyed(self, call: BoltCall, act: Callable[[BoltCall], dict[str, Any]]) -> dict[str, Any]:
@@ -468,6 +566,13 @@ class FakeBoltTransactions:
             raise BoltRefused(422, 18, f"A {payment.status} transaction cannot be voided.")
         payment.status = "completed" if payment.captures else "cancelled"
         return {**payment.view(), "void": {"status": "succeeded"}}
+
+    def _review(self, call: BoltCall) -> dict[str, Any]:
+        payment = self._payment(call.reference)
+        if payment.status != "rejected_reversible":
+            raise BoltRefused(422, 18, f"A {payment.status} transaction cannot be reviewed.")
+        payment.status = "authorized" if call.body["decision"] == "approve" else "rejected_irreversible"
+        return payment.details()
 
     def _track(self, call: BoltCall) -> dict[str, Any]:
         payment = self._payment(call.reference)

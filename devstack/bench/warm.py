@@ -17,7 +17,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -301,7 +301,7 @@ def seed(dynamodb: Any, tables: Mapping[str, str]) -> Seeded:
         order_reference=CART_WEBHOOK,
     )
     transactions = DynamoTransactionStore(dynamodb, tables["CatalogTable"], tables["OrdersTable"])
-    outcome = webhooks.handle_transaction(pending, transactions, lambda _: None, now)
+    outcome = webhooks.handle_transaction(pending, transactions, lambda _event, _order_id: None, now, timedelta(0))
     assert outcome.result == "applied", outcome
     return Seeded(order_create_cart=_priced_bolt_cart(twenty, catalog, address), webhook_total=created.total)
 

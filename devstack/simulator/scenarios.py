@@ -49,6 +49,7 @@ class Expected:
     captured: int
     refunded: int
     ledger_keys: frozenset[str]
+    holds: frozenset[str] = frozenset()  # the reasons the order must be held for (none: not held)
 
 
 @dataclass(frozen=True)
@@ -344,27 +345,36 @@ def order_problems(view: Mapping[str, Any], expected: Expected, total: int) -> l
     for name in ("authorized", "captured", "refunded"):
         if amounts.get(name) != getattr(expected, name):
             problems.append(f"{name} {amounts.get(name)}, expected {getattr(expected, name)}")
+    holds = {hold.get("reason") for hold in view.get("holds") or []}
+    if holds != expected.holds:
+        problems.append(f"holds {sorted(holds)}, expected {sorted(expected.holds)}")
     captured, refunded, authorized = (amounts.get(n) or 0 for n in ("captured", "refunded", "authorized"))
-    if not refunded <= captured <= max(authorized, 0):
+    if not refunded <= captured <= max(authorized, 0) and not holds:
         problems.append(f"invariant: refunded {refunded} <= captured {captured} <= authorized {authorized} broken")
     ledger = view.get("timeline")
     if ledger is not None:
-        keys = [entry.get("key") for entry in ledger]
-        if len(keys) != len(set(keys)):
-            problems.append(f"invariant: ledger has repeated keys {sorted(keys)}")
-        if set(keys) != expected.ledger_keys:
-            missing = sorted(expected.ledger_keys - set(keys))
-            extra = sorted(set(keys) - expected.ledger_keys)
-            problems.append(f"ledger keys differ: missing {missing}, unexpected {extra}")
-        for kind, amount in (("capture", captured), ("credit", refunded)):
-            summed = sum(e.get("amount") or 0 for e in ledger if str(e.get("key", "")).startswith(f"{kind}#"))
-            if summed != amount:
-                problems.append(f"invariant: {kind} ledger entries add up to {summed}, the order says {amount}")
+        problems += _ledger_problems(ledger, expected, captured, refunded)
     bolt = view.get("bolt") or {}
     if sum(c.get("amount", 0) for c in bolt.get("captures") or []) != captured:
         problems.append("invariant: Bolt capture ids do not add up to captured")
     if sum(c.get("amount", 0) for c in bolt.get("credits") or []) != refunded:
         problems.append("invariant: Bolt credit ids do not add up to refunded")
+    return problems
+
+
+def _ledger_problems(ledger: list[dict[str, Any]], expected: Expected, captured: int, refunded: int) -> list[str]:
+    problems = []
+    keys = [str(entry.get("key")) for entry in ledger]
+    if len(keys) != len(set(keys)):
+        problems.append(f"invariant: ledger has repeated keys {sorted(keys)}")
+    if set(keys) != expected.ledger_keys:
+        missing = sorted(expected.ledger_keys - set(keys))
+        extra = sorted(set(keys) - expected.ledger_keys)
+        problems.append(f"ledger keys differ: missing {missing}, unexpected {extra}")
+    for kind, amount in (("capture", captured), ("credit", refunded)):
+        summed = sum(e.get("amount") or 0 for e in ledger if str(e.get("key", "")).startswith(f"{kind}#"))
+        if summed != amount:
+            problems.append(f"invariant: {kind} ledger entries add up to {summed}, the order says {amount}")
     return problems
 
 
@@ -457,8 +467,9 @@ def out_of_order(target: Target, timeline: Timeline, options: Options) -> None:
     first_pass = rng.sample(hooks, len(hooks))
     timeline.note("arrival order", ", ".join(h.label.removeprefix("webhook ") for h in first_pass))
     for hook in first_pass:
-        # an auth after a capture (which implied it), or a capture whose ids arrived already, changes nothing
-        shopper.send(hook, ("applied", "duplicate"))
+        # an auth after a capture (which implied it), or a capture whose ids arrived already, changes nothing; a
+        # credit ahead of its capture holds the order until the capture arrives
+        shopper.send(hook, ("applied", "duplicate", "held"))
     keys = {shopper.key("pending"), shopper.key("auth"), *shopper.capture_keys(), shopper.credit_key(hooks[-1])}
     expected = Expected("partially_refunded", total, total, credit, frozenset(keys))
     before = shopper.check_order(expected, "order view (after the shuffle)")

@@ -1,11 +1,12 @@
 """What the stateful models of webhook deliveries share: the one over the handler here
 (tests/payments/test_webhook_properties.py) and the one that adds faults and the fan-out to it
 (tests/reliability/test_stateful.py). Fresh carts, the webhooks a rule may draw and the payload of one, and the
-rank an order's status never moves down."""
+rank an order's payment phase never moves down, and the contradictions an order must be held for."""
 
 import itertools
 from typing import Any
 
+from bolt_merchant.orders.models import Order
 from hypothesis import Phase
 
 from devstack import bolt_payloads
@@ -26,19 +27,10 @@ HOOK_TYPES = [
 CAPTURE_AMOUNTS = (700, 500, 400)
 CREDIT_AMOUNTS = (300, 200, 900)
 
-# Status rank (reliability plan §6): a delivery never moves an order down. The money states share one rank: once
-# captured, what is refunded can only grow, but a later partial capture can turn "refunded" (all of the first
-# capture) back into "partially_refunded" legitimately. cancelled and on_hold are terminal.
-RANK = {
-    "pending_payment": 0,
-    "payment_review": 1,
-    "authorized": 2,
-    "partially_captured": 3,
-    "captured": 4,
-    "partially_refunded": 4,
-    "refunded": 4,
-}
-TERMINAL = {"cancelled", "on_hold"}
+# Payment phase rank (reliability plan §6): a delivery never moves a payment back; cancelled absorbs. Statuses may:
+# an order goes on hold when Bolt's facts contradict it and comes off it when they no longer do.
+RANK = {"pending_payment": 0, "review": 1, "authorized": 2}
+TERMINAL = {"cancelled"}
 
 # Shrinking replays a failing case hundreds of times through the handlers (minutes here): the examples are small
 # already, so a failure is reported as generated, and `@reproduce_failure` in the output replays it.
@@ -73,9 +65,27 @@ def drawn_webhook(cart_id: str, bolt_cart: dict[str, Any], kind: str, captures: 
     )
 
 
-def status_regressed(before: str | None, after: str) -> bool:
-    """Whether an order went from status `before` (None: not seen yet) to `after` against RANK: out of a terminal
-    status, or down to a lower rank."""
+def phase_regressed(before: str | None, after: str) -> bool:
+    """Whether an order's payment phase went from `before` (None: not seen yet) to `after` against RANK: out of
+    cancelled, or down to a lower rank."""
     if before in TERMINAL:
         return after != before
     return before is not None and after not in TERMINAL and RANK[after] < RANK[before]
+
+
+def unheld_contradictions(order: Order) -> list[str]:
+    """Contradictions between Bolt's facts and the order that the order is not held for (must be none): money
+    above what was authorised or captured, money kept on a cancelled payment."""
+    found = []
+    if (
+        order.authorized
+        and order.captured > order.authorized + 1
+        and "captured_exceeds_authorised" not in order.hold_reasons
+    ):
+        found.append("captured above authorised")
+    if order.refunded > order.captured and "refunded_exceeds_captured" not in order.hold_reasons:
+        found.append("refunded above captured")
+    kept = order.captured - order.refunded
+    if order.phase == "cancelled" and kept > 0 and not order.holds:
+        found.append("money kept on a cancelled payment")
+    return found

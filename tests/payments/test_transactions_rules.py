@@ -79,16 +79,16 @@ class TestEachType:
     def test_an_auth_for_another_total_holds_the_order(self, pending: Order, amount: int) -> None:
         after, [transition] = run(pending, webhook("auth", pending, amount=amount))
 
-        assert (after.status, after.hold_reason) == ("on_hold", "totals_mismatch")
-        assert transition.alerts == ["TotalsMismatch"]
+        assert (after.status, after.hold_reasons) == ("on_hold", ["totals_mismatch"])
+        assert transition.alerts == ["TotalsMismatch", "OrderHeld"]
         assert [e.event_type for e in transition.events] == ["order.on_hold"]
 
     def test_a_webhook_in_another_currency_holds_the_order_without_applying_it(self, pending: Order) -> None:
         after, [transition] = run(pending, webhook("auth", pending, currency="eur"))
 
-        assert (after.status, after.hold_reason, after.authorized) == ("on_hold", "currency_mismatch", 0)
+        assert (after.status, after.hold_reasons, after.authorized) == ("on_hold", ["currency_mismatch"], 0)
         assert [(e.key, e.applied) for e in transition.ledger] == [(f"auth#{PAYMENT_ID}", False)]
-        assert transition.alerts == ["TotalsMismatch"]
+        assert transition.alerts == ["TotalsMismatch", "OrderHeld"]
 
     def test_the_currency_is_compared_case_insensitively(self, pending: Order) -> None:
         after, _ = run(pending, webhook("auth", pending, currency="usd"))
@@ -173,15 +173,16 @@ class TestEachType:
         assert transition.release_inventory is True
 
     @pytest.mark.parametrize("kind", ["failed_payment", "rejected_irreversible"])
-    def test_a_decline_after_authorisation_is_recorded_but_changes_nothing(self, pending: Order, kind: str) -> None:
+    def test_a_decline_after_authorisation_is_recorded_and_holds_the_order(self, pending: Order, kind: str) -> None:
         order = authorized(pending)
 
         after, [transition] = run(order, webhook(kind, order))
 
-        assert money(after) == money(order)
+        assert money(after)[1:] == money(order)[1:]  # no money moves, nothing is cancelled
+        assert (after.phase, after.hold_reasons) == ("authorized", ["decline_after_authorisation"])
         assert [(e.applied, e.note) for e in transition.ledger] == [(False, "decline after authorisation")]
-        assert transition.alerts == ["IllegalTransitionAfterTerminal"]
-        assert transition.events == []
+        assert transition.alerts == ["IllegalTransitionAfterTerminal", "OrderHeld"]
+        assert [e.event_type for e in transition.events] == ["order.on_hold"]
         assert transition.release_inventory is False
 
     def test_a_late_pending_after_auth_is_recorded_and_moves_nothing(self, pending: Order) -> None:
@@ -193,23 +194,26 @@ class TestEachType:
         assert keys(transition) == [f"pending#{PAYMENT_ID}"]
         assert transition.events == []
 
-    def test_captures_above_the_authorisation_are_capped_and_alerted(self, pending: Order) -> None:
+    def test_captures_above_the_authorisation_are_recorded_in_full_and_hold_the_order(self, pending: Order) -> None:
         order = authorized(pending)
 
         after, [transition] = run(order, webhook("capture", order, captures=[("CA1", 6000), ("CA2", 2000)]))
 
-        assert after.captured == 6999
-        assert after.captures == {"CA1": 6000, "CA2": 2000}  # the ledger keeps what Bolt said
-        assert transition.alerts == ["CaptureExceedsAuthorization"]
+        assert after.captured == 8000  # what Bolt says, never trimmed to the authorisation
+        assert after.captures == {"CA1": 6000, "CA2": 2000}
+        assert (after.status, after.hold_reasons) == ("on_hold", ["captured_exceeds_authorised"])
+        assert transition.alerts == ["CaptureExceedsAuthorization", "OrderHeld"]
 
-    def test_a_refund_ahead_of_its_capture_waits_for_it(self, pending: Order) -> None:
+    def test_a_refund_ahead_of_its_capture_holds_the_order_until_the_capture_arrives(self, pending: Order) -> None:
         order = authorized(pending)
 
         early, [transition] = run(order, webhook("credit", amount=1000, transaction_id="TC1"))
-        later, _ = run(early, webhook("capture", order, captures=[("CA1", 6999)]))
+        later, [release] = run(early, webhook("capture", order, captures=[("CA1", 6999)]))
 
-        assert (early.refunded, transition.alerts) == (0, ["RefundAheadOfCapture"])
+        assert (early.refunded, early.hold_reasons) == (1000, ["refunded_exceeds_captured"])
+        assert transition.alerts == ["RefundAheadOfCapture", "OrderHeld"]
         assert money(later) == ("partially_refunded", 6999, 6999, 1000)
+        assert [e.event_type for e in release.events] == ["order.released"]
 
 
 # ---------------------------------------------------------------- replays and duplicates
@@ -260,7 +264,7 @@ def test_two_credits_of_the_same_amount_are_two_refunds(pending: Order) -> None:
     assert after.refunded == 1000
 
 
-# ---------------------------------------------------------------- cancellation absorbs
+# ---------------------------------------------------------------- after a cancellation
 
 
 class TestCancelled:
@@ -270,13 +274,14 @@ class TestCancelled:
         assert order.status == "cancelled"
         return order
 
-    def test_a_capture_after_cancellation_is_on_the_ledger_not_in_the_totals(self, cancelled: Order) -> None:
+    def test_a_capture_after_cancellation_is_counted_and_holds_the_order(self, cancelled: Order) -> None:
         after, [transition] = run(cancelled, webhook("capture", cancelled, captures=[("CA1", 6999)]))
 
-        assert money(after) == ("cancelled", 6999, 0, 0)
-        assert [(e.key, e.applied, e.note) for e in transition.ledger] == [("capture#CA1", False, "after cancellation")]
-        assert transition.alerts == ["IllegalTransitionAfterTerminal"]
-        assert transition.events == []
+        assert money(after) == ("on_hold", 6999, 6999, 0)  # Bolt took the money: recorded, never absorbed
+        assert (after.phase, after.hold_reasons) == ("cancelled", ["money_after_terminal_state"])
+        assert [(e.key, e.applied, e.note) for e in transition.ledger] == [("capture#CA1", True, "after cancellation")]
+        assert transition.alerts == ["IllegalTransitionAfterTerminal", "OrderHeld"]
+        assert [e.event_type for e in transition.events] == ["order.on_hold"]
 
     def test_the_absorbed_capture_is_then_a_duplicate(self, cancelled: Order) -> None:
         event = webhook("capture", cancelled, captures=[("CA1", 6999)])
@@ -284,14 +289,15 @@ class TestCancelled:
 
         assert apply_event(once, event, NOW).ledger == []
 
-    def test_an_auth_after_a_decline_is_recorded_as_not_applied(self, pending: Order) -> None:
+    def test_an_auth_after_a_decline_is_recorded_and_holds_the_order(self, pending: Order) -> None:
         declined = run(pending, webhook("failed_payment", pending))[0]
 
         after, [transition] = run(declined, webhook("auth", declined))
 
-        assert money(after) == ("cancelled", 0, 0, 0)
-        assert [(e.applied, e.note) for e in transition.ledger] == [(False, "after cancellation")]
-        assert transition.alerts == ["IllegalTransitionAfterTerminal"]
+        assert money(after) == ("on_hold", 6999, 0, 0)  # Bolt holds the shopper's money: recorded
+        assert (after.phase, after.hold_reasons) == ("cancelled", ["money_after_terminal_state"])
+        assert [(e.applied, e.note) for e in transition.ledger] == [(True, "after cancellation")]
+        assert transition.alerts == ["IllegalTransitionAfterTerminal", "OrderHeld"]
 
     def test_a_second_cancellation_releases_nothing_again(self, cancelled: Order) -> None:
         after, [transition] = run(cancelled, webhook("failed_payment", cancelled))
@@ -329,7 +335,7 @@ def converged(order: Order) -> tuple[object, ...]:
         order.captures,
         order.credits,
         sorted(order.applied_keys),
-        order.hold_reason,
+        order.hold_reasons,
         order.authorization_closed,
         order.bolt_transaction_reference,
         order.inventory_reserved,

@@ -4,6 +4,7 @@ optimistic retry when another writer gets to the order first."""
 
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from bolt_merchant.bolt.cart import Cart
@@ -37,7 +38,8 @@ class Recovery:
         self.calls: list[TransactionEvent] = []
         self._then = then
 
-    def __call__(self, event: TransactionEvent) -> None:
+    def __call__(self, event: TransactionEvent, order_id: str) -> None:
+        assert order_id == order_id_for(str(event.cart.order_reference if event.cart else event.order_reference))
         self.calls.append(event)
         self._then(event)
 
@@ -55,10 +57,11 @@ def test_a_type_we_do_not_process_is_ignored_without_reading_anything(
     assert store.shop.orders[order.order_id].version == 1
 
 
-def test_an_event_naming_no_order_is_ignored(store: MemoryTransactionStore) -> None:
+def test_an_event_naming_no_order_and_no_transaction_is_ignored(store: MemoryTransactionStore) -> None:
     outcome = handle_transaction(webhook("auth", reference=None, order_reference=None), store, Recovery(), NOW)
 
-    assert (outcome.result, outcome.reason) == ("ignored", "no order or cart reference")
+    assert (outcome.result, outcome.reason) == ("ignored", "no order, cart or transaction reference")
+    assert store.attention_items == {}
 
 
 def test_the_order_is_found_from_the_cart_reference(store: MemoryTransactionStore, order: Order) -> None:
@@ -95,10 +98,12 @@ def test_a_legacy_credit_finds_its_order_through_the_payment_reference(
     assert store.shop.orders[order.order_id].refunded == 700
 
 
-def test_a_reference_nobody_knows_is_ignored(store: MemoryTransactionStore) -> None:
+def test_a_payment_reference_nobody_knows_is_kept_for_reconciliation(store: MemoryTransactionStore) -> None:
     outcome = handle_transaction(webhook("credit", amount=700, transaction_id="TC1"), store, Recovery(), NOW)
 
-    assert (outcome.result, outcome.reason) == ("ignored", "no order or cart reference")
+    assert (outcome.result, outcome.reason) == ("held", "no order or cart reference: left to reconciliation")
+    [waiting] = store.attention_items.values()
+    assert (waiting.kind, waiting.payment_reference, waiting.due) == ("waiting", PAYMENT_REFERENCE, NOW)
 
 
 # ---------------------------------------------------------------- applied, duplicate
@@ -132,7 +137,7 @@ def test_a_redelivery_is_a_duplicate_and_writes_nothing(store: MemoryTransaction
 def test_the_alerts_of_an_applied_event_are_passed_on(store: MemoryTransactionStore, order: Order) -> None:
     outcome = handle_transaction(webhook("auth", order, amount=1), store, Recovery(), NOW)
 
-    assert (outcome.result, outcome.alerts) == ("applied", ["TotalsMismatch"])
+    assert (outcome.result, outcome.alerts) == ("held", ["TotalsMismatch", "OrderHeld"])
 
 
 def test_a_cancellation_gives_the_stock_back(store: MemoryTransactionStore, order: Order) -> None:
@@ -147,13 +152,29 @@ def test_a_cancellation_gives_the_stock_back(store: MemoryTransactionStore, orde
 # ---------------------------------------------------------------- no order yet
 
 
-def test_an_unknown_order_without_a_cart_is_ignored(store: MemoryTransactionStore) -> None:
+def test_an_authorisation_for_a_cart_we_never_stored_recovers_its_order(
+    shop: Shop, store: MemoryTransactionStore
+) -> None:
+    # Bolt holds money for it: an order must exist afterwards (held, by the real recovery, as unknown)
+    recovery = Recovery(lambda event: place_order(shop, str(event.order_reference), [("MUG-12OZ", 1)]))
+
+    outcome = handle_transaction(webhook("auth", amount=2199, order_reference="c_nobody"), store, recovery, NOW)
+
+    assert len(recovery.calls) == 1
+    assert (outcome.result, outcome.order_id) == ("applied", order_id_for("c_nobody"))
+
+
+@pytest.mark.parametrize("kind", ["void", "failed_payment", "rejected_irreversible"])
+def test_a_decline_for_an_order_we_never_had_is_kept_for_reconciliation(
+    store: MemoryTransactionStore, kind: str
+) -> None:
     recovery = Recovery()
 
-    outcome = handle_transaction(webhook("auth", order_reference="c_nobody"), store, recovery, NOW)
+    outcome = handle_transaction(webhook(kind, order_reference="c_nobody"), store, recovery, NOW)
 
-    assert (outcome.result, outcome.order_id, outcome.reason) == ("ignored", order_id_for("c_nobody"), "unknown order")
-    assert recovery.calls == []  # an auth does not create orders
+    assert (outcome.result, outcome.order_id) == ("held", order_id_for("c_nobody"))
+    assert recovery.calls == []  # no money is held: nothing to recover
+    assert [item.kind for item in store.attention_items.values()] == ["waiting"]
 
 
 def test_a_webhook_ahead_of_its_order_asks_bolt_to_retry(shop: Shop, store: MemoryTransactionStore) -> None:
@@ -184,15 +205,14 @@ def test_a_dropped_order_is_recovered_once_and_the_event_applied(
 
 
 def test_a_recovery_that_created_nothing_is_not_tried_again(shop: Shop, store: MemoryTransactionStore) -> None:
-    # Given a recovery that leaves no order behind (e.g. refused), for a cart we never stored
+    # Given a recovery that leaves no order behind, for a cart we never stored
     recovery = Recovery()
     event = _with_cart(webhook("payment", amount=2199, order_reference="c_dropped2"))
 
-    outcome = handle_transaction(event, store, recovery, NOW)
-
-    # Then it ran once, and the event is ignored as naming an unknown order
+    # Then it ran once, and Bolt is asked to deliver again (the money must not be left without an order)
+    with pytest.raises(DependencyUnavailable):
+        handle_transaction(event, store, recovery, NOW)
     assert len(recovery.calls) == 1
-    assert (outcome.result, outcome.reason) == ("ignored", "unknown order")
 
 
 def test_a_recovery_that_created_nothing_for_a_stored_cart_asks_bolt_to_retry(
@@ -201,18 +221,33 @@ def test_a_recovery_that_created_nothing_for_a_stored_cart_asks_bolt_to_retry(
     open_cart(shop, "c_dropped3", [("MUG-12OZ", 1)])
     recovery = Recovery()
 
-    with pytest.raises(OrderNotCreatedYet):
+    with pytest.raises(DependencyUnavailable):
         handle_transaction(_with_cart(webhook("pending", order_reference="c_dropped3")), store, recovery, NOW)
     assert len(recovery.calls) == 1
 
 
-def test_without_bolts_cart_nothing_is_recovered(store: MemoryTransactionStore) -> None:
-    recovery = Recovery()
+def test_without_bolts_cart_the_order_is_still_recovered(shop: Shop, store: MemoryTransactionStore) -> None:
+    recovery = Recovery(lambda event: place_order(shop, str(event.order_reference), [("MUG-12OZ", 1)]))
 
     outcome = handle_transaction(webhook("payment", amount=2199, order_reference="c_dropped4"), store, recovery, NOW)
 
-    assert recovery.calls == []
-    assert outcome.result == "ignored"
+    assert len(recovery.calls) == 1
+    assert outcome.result == "applied"
+
+
+def test_a_webhook_waiting_for_order_create_recovers_the_order_once_the_window_is_over(
+    shop: Shop, store: MemoryTransactionStore
+) -> None:
+    open_cart(shop, "c_racing02", [("MUG-12OZ", 1)])
+    recovery = Recovery(lambda event: place_order(shop, str(event.order_reference), [("MUG-12OZ", 1)]))
+    event = webhook("auth", amount=2199, order_reference="c_racing02")
+    with pytest.raises(OrderNotCreatedYet):
+        handle_transaction(event, store, recovery, NOW, timedelta(seconds=60))
+
+    outcome = handle_transaction(event, store, recovery, NOW + timedelta(seconds=61), timedelta(seconds=60))
+
+    assert len(recovery.calls) == 1
+    assert outcome.result == "applied"
 
 
 # ---------------------------------------------------------------- another writer first

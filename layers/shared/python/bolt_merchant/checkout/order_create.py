@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bolt_merchant.bolt.cart import Cart
+from bolt_merchant.bolt.cart import Address, Cart
 from bolt_merchant.bolt.signed import Hook
 from bolt_merchant.catalog import discount_key, product_key
 from bolt_merchant.catalog.models import CatalogReader, CatalogView
@@ -33,7 +33,7 @@ from bolt_merchant.core.errors import BoltCode, DependencyUnavailable, Invalid, 
 from bolt_merchant.core.models import AppliedDiscount, CartLine, CurrencyCode, InboundModel, OwnModel, ShortText
 from bolt_merchant.core.settings import now, order_received_url, per_container, settings
 from bolt_merchant.orders import cart_key, order_key
-from bolt_merchant.orders.models import Order, OrderTotals, OutboxEvent, ShippingChoice, order_id_for
+from bolt_merchant.orders.models import Order, OrderTotals, OutboxEvent, PostalAddress, ShippingChoice, order_id_for
 from bolt_merchant.orders.table import event_item, order_from_item, order_item, read_order
 
 
@@ -58,27 +58,21 @@ class OrderCreatedData(OwnModel):
 TOTAL_TOLERANCE_CENTS = 1  # Bolt and the plugins allow one cent of rounding difference
 
 
-def create_order(
-    request: OrderCreateRequest,
-    catalog: CatalogReader,
-    store: CheckoutStore,
-    now: datetime,
-    order_received_url: Callable[[str], str],
-) -> OrderCreatedData:
-    """Validate Bolt's cart against ours to the cent, then create the order and reserve stock in one transaction.
+def discount_codes(bolt: Cart) -> list[str]:
+    """The codes Bolt's cart claims, normalised ("" for a discount that names none)."""
+    return list(dict.fromkeys(normalise_code(d.code or d.reference or "") for d in bolt.discounts))
 
-    Idempotent: a repeat for the same cart with the same total answers the same order, however many arrive at once.
-    """
+
+def validated_order(
+    request: OrderCreateRequest, snapshot: CheckoutSnapshot, catalog: CatalogReader, now: datetime
+) -> Order:
+    """The order for Bolt's cart, checked against our stored cart and catalog to the cent, or Invalid with the
+    2001xxx code that tells Bolt (and the shopper) what changed."""
     bolt = request.order.cart
-    if bolt.order_reference is None:
-        raise Invalid("The cart has no order_reference", BoltCode.ORDER_CART_EXPIRED)
-    order_id = order_id_for(bolt.order_reference)
-    codes = list(dict.fromkeys(normalise_code(d.code or d.reference or "") for d in bolt.discounts))
+    assert bolt.order_reference is not None
+    codes = discount_codes(bolt)
     if "" in codes:
         raise Invalid("A discount without a code cannot be verified", BoltCode.ORDER_DISCOUNT_NOT_FOUND)
-    snapshot = store.snapshot(bolt.order_reference, order_id, codes)
-    if snapshot.order is not None:
-        return _existing(snapshot.order, bolt, order_received_url)
     cart = snapshot.cart
     if cart is None or cart.expires_at <= now:
         raise Invalid("Your session timed out; please refresh your cart", BoltCode.ORDER_CART_EXPIRED)
@@ -108,9 +102,9 @@ def create_order(
         raise Invalid("The tax for your cart has changed; please try again", BoltCode.ORDER_ITEM_PRICE_UPDATED)
     if bolt.total_amount is None or abs(bolt.total_amount - totals.total) > TOTAL_TOLERANCE_CENTS:
         raise Invalid("Your cart total has changed; please try again", BoltCode.ORDER_ITEM_PRICE_UPDATED)
-
-    order = Order(
-        order_id=order_id,
+    billing, shipping_addresses = addresses(bolt)
+    return Order(
+        order_id=order_id_for(bolt.order_reference),
         cart_id=cart.cart_id,
         status="pending_payment",
         currency=cart.currency,
@@ -121,20 +115,49 @@ def create_order(
         else None,
         totals=totals,
         bolt_order_token=request.order.token,
-        contact_email=_contact_email(bolt),
+        contact_email=contact_email(bolt),
+        billing_address=billing,
+        shipping_addresses=shipping_addresses,
         created_at=now,
         updated_at=now,
     )
-    event = OutboxEvent(
-        event_id=f"{order_id}:order.created",
+
+
+def created_event(order: Order, now: datetime) -> OutboxEvent:
+    return OutboxEvent(
+        event_id=f"{order.order_id}:order.created",
         event_type="order.created",
-        order_id=order_id,
+        order_id=order.order_id,
         occurred_at=now,
-        detail={"status": order.status, "total": totals.total},
+        detail={"status": order.status, "total": order.totals.total},
     )
+
+
+def create_order(
+    request: OrderCreateRequest,
+    catalog: CatalogReader,
+    store: CheckoutStore,
+    now: datetime,
+    order_received_url: Callable[[str], str],
+) -> OrderCreatedData:
+    """Validate Bolt's cart against ours to the cent, then create the order and reserve stock in one transaction.
+
+    Idempotent: a repeat for the same cart with the same total answers the same order, however many arrive at once.
+    """
+    bolt = request.order.cart
+    if bolt.order_reference is None:
+        raise Invalid("The cart has no order_reference", BoltCode.ORDER_CART_EXPIRED)
+    order_id = order_id_for(bolt.order_reference)
+    codes = discount_codes(bolt)
+    if "" in codes:
+        raise Invalid("A discount without a code cannot be verified", BoltCode.ORDER_DISCOUNT_NOT_FOUND)
+    snapshot = store.snapshot(bolt.order_reference, order_id, codes)
+    if snapshot.order is not None:
+        return _existing(snapshot.order, bolt, order_received_url)
+    order = validated_order(request, snapshot, catalog, now)
     limits = {code: record.definition.max_uses for code, record in snapshot.discounts.items()}
     try:
-        store.create_order(order, event, limits)
+        store.create_order(order, created_event(order, now), limits)
     except OrderExists:
         existing = store.get_order(order_id)
         if existing is None:
@@ -145,10 +168,34 @@ def create_order(
     except DiscountExhausted as exc:
         message = f"The coupon code {exc.code} can no longer be used"
         raise Invalid(message, BoltCode.ORDER_DISCOUNT_CANNOT_APPLY) from exc
-    return OrderCreatedData(display_id=order_id, order_received_url=order_received_url(order_id), total=totals.total)
+    return OrderCreatedData(
+        display_id=order_id, order_received_url=order_received_url(order_id), total=order.totals.total
+    )
 
 
-def _contact_email(bolt: Cart) -> str | None:
+def postal_address(address: Address) -> PostalAddress:
+    return PostalAddress(
+        first_name=address.first_name,
+        last_name=address.last_name,
+        street_address1=address.street_address1,
+        street_address2=address.street_address2,
+        locality=address.locality,
+        region=address.region,
+        postal_code=address.postal_code,
+        country_code=address.country,
+        email=address.email,
+        phone=address.phone,
+    )
+
+
+def addresses(bolt: Cart) -> tuple[PostalAddress | None, list[PostalAddress]]:
+    """Billing contact and shipping addresses from Bolt's cart: what fulfilment and review need."""
+    billing = postal_address(bolt.billing_address) if bolt.billing_address else None
+    shipping = [postal_address(s.shipping_address) for s in bolt.shipments if s.shipping_address is not None]
+    return billing, shipping
+
+
+def contact_email(bolt: Cart) -> str | None:
     """Where the confirmation goes: the billing email, else the shipping one."""
     addresses = [bolt.billing_address, *(s.shipping_address for s in bolt.shipments)]
     return next((a.email for a in addresses if a is not None and a.email), None)

@@ -200,6 +200,8 @@ def failure_response(
     body: dict[str, Any] = {"status": "failure", **({"errors": [error]} if errors_list else {"error": error})}
     if event_name:
         body = {"event": event_name, **body}
+    if failure.details:
+        body.update(failure.details)
     headers = {"Retry-After": answer.retry_after} if answer.retry_after else None
     return json_response(answer.status, body, headers)
 

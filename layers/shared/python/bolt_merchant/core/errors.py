@@ -60,12 +60,14 @@ class AdminCode(IntEnum):
 
 class Failure(Exception):
     """A failure the caller is told about. `message` is for people (never personal data or secrets); `code` is the
-    caller-facing code when the failure has one of its own (a Bolt code for checkout, an AdminCode for operators)."""
+    caller-facing code when the failure has one of its own (a Bolt code for checkout, an AdminCode for operators);
+    `details` is what an operator API adds to the answer (the order as it really is, say)."""
 
-    def __init__(self, message: str, code: int | None = None) -> None:
+    def __init__(self, message: str, code: int | None = None, details: dict[str, object] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+        self.details = details
 
 
 class Malformed(Failure):
@@ -121,10 +123,6 @@ class OrderNotCreatedYet(DependencyUnavailable):
 class RequestRefused(Failure):
     """A dependency refused the request itself (DynamoDB's ValidationException): the same request would be refused
     again, so it is final, not retryable. Counted and alarmed: it means input we did not anticipate, or a bug."""
-
-
-class RecoveryFailed(Failure):
-    """A pending/payment webhook could not recreate the order order.create never recorded (alarmed)."""
 
 
 class UnsupportedEvent(Failure):
@@ -201,7 +199,6 @@ ANSWERS: dict[type[Failure], Answer] = {
     KeyReused: Answer(422, None, AdminCode.IDEMPOTENCY_KEY_REUSED, "IdempotencyKeyReused"),
     InProgress: Answer(409, None, AdminCode.REQUEST_IN_PROGRESS, retry_after="2"),
     UnsupportedEvent: Answer(422, BoltCode.SERVICE_ERROR, AdminCode.INVALID_REQUEST, "UnsupportedHookEvent"),
-    RecoveryFailed: Answer(422, None, AdminCode.INVALID_REQUEST, "OrderRecoveryFailed"),
     RequestRefused: Answer(
         422, None, AdminCode.INVALID_REQUEST, "RequestRefused", "The request could not be processed", log="error"
     ),

@@ -22,6 +22,12 @@ class Settings(BaseModel):
     bolt_api_base_url: Annotated[str, Field(alias="BOLT_API_BASE_URL")] = "https://api-sandbox.bolt.com"
     secrets_max_age_seconds: Annotated[int, Field(alias="SECRETS_MAX_AGE_SECONDS", ge=0)] = 300
     catalog_cache_seconds: Annotated[int, Field(alias="CATALOG_CACHE_SECONDS", ge=0)] = 60
+    # Reconciliation: how long after its last look an open or held order is due again (doubling up to a day).
+    reconcile_after_seconds: Annotated[int, Field(alias="RECONCILE_AFTER_SECONDS", ge=60)] = 3600
+    # How long a webhook for a stored cart with no order yet is answered 503 (order.create may still be running)
+    # before it recovers the order itself.
+    order_wait_seconds: Annotated[int, Field(alias="ORDER_WAIT_SECONDS", ge=0)] = 60
+    reconcile_batch_size: Annotated[int, Field(alias="RECONCILE_BATCH_SIZE", ge=1, le=1000)] = 100
     max_body_bytes: Annotated[int, Field(alias="MAX_BODY_BYTES", ge=1024)] = 256 * 1024
     order_received_url: Annotated[str, Field(alias="ORDER_RECEIVED_URL", pattern=r"\{order_id\}")] = (
         "https://shop.example.com/checkout/success?order={order_id}"

@@ -4,10 +4,10 @@ gets (order.create and the webhooks find an order from its cart alone)."""
 import base64
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Annotated, Literal
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from bolt_merchant.core.models import AppliedDiscount, CartLine, Cents, CurrencyCode, OwnModel, Reference
 
@@ -50,6 +50,31 @@ class TrackedShipment(OwnModel):
     reported_at: datetime
 
 
+class Hold(OwnModel):
+    """Why an order waits for a person or for reconciliation: Bolt's facts contradict it, or it was recovered from a
+    webhook with something missing. `reason` is machine-readable (e.g. captured_exceeds_authorised,
+    recovered_short_of_stock:TOTE-BLUE:2); `detail` says it for people, without personal data."""
+
+    reason: str
+    detail: str = ""
+    since: datetime
+
+
+class PostalAddress(OwnModel):
+    """An address from Bolt's cart, kept for fulfilment and review. Personal data: never logged."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    street_address1: str | None = None
+    street_address2: str | None = None
+    locality: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    country_code: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
 class Order(OwnModel):
     order_id: str  # the display_id Bolt shows the shopper and sends back in webhooks
     cart_id: Reference
@@ -63,17 +88,22 @@ class Order(OwnModel):
     bolt_order_token: str | None = None
     bolt_transaction_reference: str | None = None
     contact_email: str | None = None
+    billing_address: PostalAddress | None = None
+    shipping_addresses: list[PostalAddress] = []
+    # Bolt's facts: what it authorised, and each capture and credit by its Bolt id with Bolt's amount. captured and
+    # refunded are their sums, never trimmed, so a replay never counts one twice and any arrival order converges.
     authorized: Cents = 0
     captured: Cents = 0
     refunded: Cents = 0
-    authorization_closed: bool = False
-    hold_reason: str | None = None
-    # Amounts by Bolt capture id / credit transaction id: a replay never counts one twice, and the totals are the
-    # same whatever order the events arrived in.
     captures: dict[str, Cents] = {}
     credits: dict[str, Cents] = {}
+    authorization_closed: bool = False
+    holds: list[Hold] = []
     applied_keys: list[str] = []  # other transaction events already applied (type#transaction id)
     inventory_reserved: bool = True
+    # Units held in stock per sku while inventory_reserved; None means every line's quantity (an order recovered
+    # from a webhook short of stock holds fewer).
+    reserved: dict[str, Annotated[int, Field(ge=0)]] | None = None
     # Back office: units fulfilled and units put back into stock per line_item_key (sku); shipments reported to Bolt.
     fulfilled: dict[str, Annotated[int, Field(ge=0)]] = {}
     restocked: dict[str, Annotated[int, Field(ge=0)]] = {}
@@ -81,6 +111,31 @@ class Order(OwnModel):
     version: Annotated[int, Field(ge=1)] = 1
     created_at: datetime
     updated_at: datetime
+    reconciled_at: datetime | None = None
+    reconcile_checks: Annotated[int, Field(ge=0)] = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _holds_from_hold_reason(cls, data: Any) -> Any:
+        """Orders stored before holds were a list carry one `hold_reason`: read it as one hold."""
+        if isinstance(data, dict) and "hold_reason" in data:
+            data = dict(data)
+            reason = data.pop("hold_reason")
+            if reason and not data.get("holds"):
+                data["holds"] = [{"reason": reason, "since": data.get("updated_at")}]
+        return data
+
+    @property
+    def hold_reasons(self) -> list[str]:
+        return [hold.reason for hold in self.holds]
+
+    def units_reserved(self) -> dict[str, int]:
+        """Units this order holds in stock now, per sku: what it reserved, less what an operator restocked."""
+        if not self.inventory_reserved:
+            return {}
+        base = self.reserved if self.reserved is not None else {line.sku: line.quantity for line in self.lines}
+        held = {sku: units - self.restocked.get(sku, 0) for sku, units in base.items()}
+        return {sku: units for sku, units in held.items() if units > 0}
 
 
 class OutboxEvent(OwnModel):
@@ -91,6 +146,29 @@ class OutboxEvent(OwnModel):
     order_id: str
     occurred_at: datetime
     detail: dict[str, str | int | bool | None] = {}
+
+
+_TOLERANCE_CENTS = 1
+_LONGEST_RECHECK = timedelta(days=1)
+
+
+def attention_due(order: Order, every: timedelta) -> datetime | None:
+    """When reconciliation should next ask Bolt about this order; None once it needs nobody (paid and settled,
+    refunded or cancelled, and not held). A new hold is due at once; otherwise checks back off from `every`,
+    doubling after each check that found nothing new, up to a day."""
+    open_payment = order.phase in ("pending_payment", "review") or (
+        order.phase == "authorized"
+        and not order.authorization_closed
+        and order.captured + _TOLERANCE_CENTS < order.authorized
+    )
+    if not order.holds and not open_payment:
+        return None
+    last = order.reconciled_at or order.created_at
+    due: datetime = last + min(every * 2 ** min(order.reconcile_checks, 10), _LONGEST_RECHECK)
+    newest_hold = max((hold.since for hold in order.holds), default=None)
+    if newest_hold is not None and (order.reconciled_at is None or newest_hold > order.reconciled_at):
+        due = newest_hold
+    return due
 
 
 def order_id_for(cart_id: str) -> str:

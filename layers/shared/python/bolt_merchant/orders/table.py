@@ -2,28 +2,46 @@
 consumers, the webhooks, the back office and order.create read orders with)."""
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bolt_merchant.core.aws import dependency, dynamodb
 from bolt_merchant.core.settings import per_container, settings
 from bolt_merchant.orders import epoch, order_key
-from bolt_merchant.orders.models import Order, OutboxEvent
+from bolt_merchant.orders.models import Order, OutboxEvent, attention_due
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
 EVENT_RETENTION = timedelta(days=30)
+# Reconciliation looks at an open or held order this long after its last look (RECONCILE_AFTER_SECONDS).
+RECONCILE_AFTER = timedelta(hours=1)
+# The sparse index of what needs attention: only items that carry ATTENTION_KEY are in it, sorted by when.
+ATTENTION_INDEX = "attention"
+ATTENTION_KEY = "attention"
+ATTENTION_AT = "attention_at"
+ATTENTION_DUE = "due"
 
 
-def order_item(order: Order) -> dict[str, Any]:
+def attention_attributes(due: datetime | None, reasons: list[str]) -> dict[str, Any]:
+    """The attributes that put an item in the attention index (none: it leaves it)."""
+    if due is None:
+        return {}
+    attributes: dict[str, Any] = {ATTENTION_KEY: {"S": ATTENTION_DUE}, ATTENTION_AT: {"S": due.isoformat()}}
+    if reasons:
+        attributes["hold_reasons"] = {"S": ",".join(reasons)}
+    return attributes
+
+
+def order_item(order: Order, reconcile_after: timedelta = RECONCILE_AFTER) -> dict[str, Any]:
     return {
         **order_key(order.order_id),
         "kind": {"S": "order"},
         "doc": {"S": order.model_dump_json()},
         "status": {"S": order.status},
         "version": {"N": str(order.version)},
+        **attention_attributes(attention_due(order, reconcile_after), order.hold_reasons),
     }
 
 

@@ -1,21 +1,26 @@
 """Bolt transaction events -> our order, as a monotonic state machine over phases and money (reference §4, §6).
 
-Replays, duplicates and out-of-order deliveries converge: each capture and credit is counted once by its Bolt id,
-other events once by type + transaction id, the payment phase only moves forward (cancelled absorbs), and the
-amounts only grow, with captured <= authorized and refunded <= captured.
+Bolt is the system of record for money: each capture and credit is recorded once by its Bolt id with Bolt's amount,
+other events once by type + transaction id, and the order's money is their sum, never trimmed. Replays, duplicates
+and out-of-order deliveries converge; the payment phase only moves forward (cancelled absorbs). When a fact
+contradicts the order (money after a cancellation, a capture above the authorisation, a credit above the captures,
+a decline after an authorisation, a cancellation Bolt answers with captures, a totals or currency mismatch) it is
+recorded all the same and the order is held, with machine-readable reasons; reconciliation (Bolt's whole
+transaction, hook_type "reconcile") releases what Bolt's own answer resolves.
 
 Also Bolt's transaction object as webhooks carry it and the Transactions API answers our actions with, and the
 ledger entries each change leaves.
 """
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import model_validator
 
 from bolt_merchant.core.models import Cents, InboundModel, NullableList, Reference, ShortText
-from bolt_merchant.orders.models import Order, OrderStatus, OutboxEvent, PaymentPhase
+from bolt_merchant.orders.models import Hold, Order, OrderStatus, OutboxEvent, PaymentPhase
 
 if TYPE_CHECKING:
     from bolt_merchant.bolt.cart import Cart
@@ -56,11 +61,7 @@ class BoltTransaction(InboundModel):
 
 
 TOTAL_TOLERANCE_CENTS = 1
-
-
 _PHASE_RANK: dict[PaymentPhase, int] = {"pending_payment": 0, "review": 1, "authorized": 2, "cancelled": 3}
-
-
 MONEY_TYPES = frozenset(
     {
         "pending",
@@ -74,41 +75,122 @@ MONEY_TYPES = frozenset(
         "rejected_irreversible",
     }
 )
-
-
+# Webhooks that say Bolt holds or took the shopper's money: for these an order must exist afterwards.
+MONEY_HELD_TYPES = frozenset({"pending", "auth", "payment", "capture", "credit"})
 ORDER_CREATING_TYPES = frozenset({"pending", "payment"})
-
+DECLINED_STATUSES = frozenset({"failed", "rejected_irreversible"})
+_REFUSED_STATUSES = frozenset({"declined", "error", "failed"})
+SUCCEEDED = "succeeded"
 
 Alert = Literal[
-    "TotalsMismatch", "CaptureExceedsAuthorization", "RefundAheadOfCapture", "IllegalTransitionAfterTerminal"
+    "TotalsMismatch",
+    "CaptureExceedsAuthorization",
+    "RefundAheadOfCapture",
+    "IllegalTransitionAfterTerminal",
+    "OrderHeld",
 ]
+Source = Literal["webhook", "backoffice", "reconcile"]
+
+# Hold reasons. Derived ones are recomputed from the order's facts on every change and disappear with their
+# cause; the others record an event that contradicted the order and stay until reconciliation shows Bolt no
+# longer contradicts it, or an operator releases them.
+CAPTURED_EXCEEDS_AUTHORISED = "captured_exceeds_authorised"
+REFUNDED_EXCEEDS_CAPTURED = "refunded_exceeds_captured"
+TOTALS_MISMATCH = "totals_mismatch"
+CURRENCY_MISMATCH = "currency_mismatch"
+MONEY_AFTER_TERMINAL_STATE = "money_after_terminal_state"
+DECLINE_AFTER_AUTHORISATION = "decline_after_authorisation"
+VOID_ANSWERED_WITH_CAPTURES = "void_answered_with_captures"
+UNRECORDED_BACKOFFICE_ANSWER = "unrecorded_backoffice_answer"
+DERIVED_HOLDS = frozenset({CAPTURED_EXCEEDS_AUTHORISED, REFUNDED_EXCEEDS_CAPTURED, TOTALS_MISMATCH})
+# Holds that say Bolt's money contradicts the order: while one stands, no cancellation gives stock back.
+MONEY_CONTRADICTIONS = frozenset(
+    {MONEY_AFTER_TERMINAL_STATE, DECLINE_AFTER_AUTHORISATION, VOID_ANSWERED_WITH_CAPTURES, CURRENCY_MISMATCH}
+)
+_HOLD_ALERTS: dict[str, Alert] = {
+    CAPTURED_EXCEEDS_AUTHORISED: "CaptureExceedsAuthorization",
+    REFUNDED_EXCEEDS_CAPTURED: "RefundAheadOfCapture",
+    TOTALS_MISMATCH: "TotalsMismatch",
+    CURRENCY_MISMATCH: "TotalsMismatch",
+    MONEY_AFTER_TERMINAL_STATE: "IllegalTransitionAfterTerminal",
+    DECLINE_AFTER_AUTHORISATION: "IllegalTransitionAfterTerminal",
+}
 
 
 @dataclass(frozen=True)
 class CaptureInfo:
     capture_id: str
     amount: int
+    status: str = SUCCEEDED
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status.lower() == SUCCEEDED
+
+
+@dataclass(frozen=True)
+class CreditInfo:
+    """A refund: its own cc_credit transaction."""
+
+    credit_id: str
+    amount: int
+    status: str | None = None
+    reference: str | None = None
+
+    @property
+    def refused(self) -> bool:
+        return (self.status or "").lower() in _REFUSED_STATUSES
+
+
+def succeeded_captures(captures: Iterable[Any]) -> tuple[CaptureInfo, ...]:
+    """Bolt's captures ({id, status, amount}) as facts; a capture without a status is one Bolt reports done."""
+    return tuple(CaptureInfo(c.id, c.amount or 0, c.status or SUCCEEDED) for c in captures)
 
 
 @dataclass(frozen=True)
 class TransactionEvent:
-    """One webhook, normalised from either envelope."""
+    """One fact from Bolt about a payment: a webhook (either envelope), Bolt's answer to one of our actions, or
+    (hook_type "reconcile") Bolt's whole transaction as the transaction-details call returns it."""
 
     hook_type: str
     transaction_id: str | None
     reference: str | None
     amount: int | None
     currency: str | None
+    status: str | None = None  # Bolt's transaction status when it said this
     order_reference: str | None = None
     display_id: str | None = None
     source_reference: str | None = None
     captures: tuple[CaptureInfo, ...] = ()
+    credits: tuple[CreditInfo, ...] = ()  # reconciliation: every credit Bolt lists for the payment
     cart: "Cart | None" = None
     order_token: str | None = None
+    source: Source = "webhook"
 
     @property
     def key(self) -> str:
         return f"{self.hook_type}#{self.transaction_id or self.reference or 'unknown'}"
+
+    @property
+    def payment_reference(self) -> str | None:
+        """The payment transaction this event is about (a credit is its own transaction, on a payment)."""
+        return self.source_reference if self.hook_type == "credit" else self.reference
+
+    def to_json(self) -> dict[str, Any]:
+        """What a pending back-office answer is stored as (no cart: actions' answers carry none)."""
+        values = asdict(self)
+        values.pop("cart")
+        return values
+
+    @classmethod
+    def from_json(cls, values: dict[str, Any]) -> "TransactionEvent":
+        return cls(
+            **{
+                **values,
+                "captures": tuple(CaptureInfo(**c) for c in values.get("captures", ())),
+                "credits": tuple(CreditInfo(**c) for c in values.get("credits", ())),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -119,6 +201,21 @@ class LedgerEntry:
     amount: int
     applied: bool
     note: str = ""
+    source: Source = "webhook"
+
+
+@dataclass(frozen=True)
+class LedgerRecord:
+    """A TX# ledger item as stored."""
+
+    key: str
+    hook_type: str
+    transaction_id: str | None
+    amount: int
+    applied: bool
+    note: str
+    recorded_at: str
+    source: str = "webhook"
 
 
 class StaleOrder(Exception):
@@ -138,7 +235,7 @@ class Transition:
 
 def derive_status(order: Order) -> OrderStatus:
     status: OrderStatus
-    if order.hold_reason:
+    if order.holds:
         status = "on_hold"
     elif order.captured and order.refunded >= order.captured:
         status = "refunded"
@@ -154,6 +251,29 @@ def derive_status(order: Order) -> OrderStatus:
     return status
 
 
+def derived_hold_reasons(order: Order) -> dict[str, str]:
+    """Holds that follow from the facts alone: Bolt's money disagreeing with itself or with the order's total."""
+    reasons: dict[str, str] = {}
+    if order.authorized and order.captured > order.authorized + TOTAL_TOLERANCE_CENTS:
+        reasons[CAPTURED_EXCEEDS_AUTHORISED] = (
+            f"Bolt reports {order.captured} captured of {order.authorized} authorised"
+        )
+    if order.refunded > order.captured:
+        reasons[REFUNDED_EXCEEDS_CAPTURED] = f"Bolt reports {order.refunded} refunded of {order.captured} captured"
+    if order.authorized and abs(order.authorized - order.totals.total) > TOTAL_TOLERANCE_CENTS:
+        reasons[TOTALS_MISMATCH] = f"Bolt authorised {order.authorized}; the order's total is {order.totals.total}"
+    return reasons
+
+
+def with_holds(order: Order, sticky: dict[str, Hold], now: datetime) -> list[Hold]:
+    """The order's holds: the sticky ones given, and the derived ones its facts call for now (keeping `since`)."""
+    current = {hold.reason: hold for hold in order.holds}
+    holds = dict(sticky)
+    for reason, detail in derived_hold_reasons(order).items():
+        holds[reason] = current.get(reason) or Hold(reason=reason, detail=detail, since=now)
+    return sorted(holds.values(), key=lambda hold: (hold.since, hold.reason))
+
+
 class _Builder:
     """Accumulates one event's effect on a copy of the order."""
 
@@ -163,14 +283,15 @@ class _Builder:
         self.event = event
         self.now = now
         self.transition = Transition(order=order)
+        self.sticky = {hold.reason: hold for hold in order.holds if hold.reason not in DERIVED_HOLDS}
 
     def record(self, key: str, amount: int = 0, applied: bool = True, note: str = "") -> None:
         self.transition.ledger.append(
-            LedgerEntry(key, self.event.hook_type, self.event.transaction_id, amount, applied, note)
+            LedgerEntry(key, self.event.hook_type, self.event.transaction_id, amount, applied, note, self.event.source)
         )
 
     def alert(self, alert: Alert) -> None:
-        if alert not in self.transition.alerts:  # one alert of a kind per webhook
+        if alert not in self.transition.alerts:  # one alert of a kind per event
             self.transition.alerts.append(alert)
 
     def advance(self, phase: PaymentPhase) -> bool:
@@ -180,40 +301,80 @@ class _Builder:
         self.values["phase"] = phase
         return True
 
-    def hold(self, reason: str) -> None:
-        if not self.values["hold_reason"]:
-            self.values["hold_reason"] = reason
+    def hold(self, reason: str, detail: str) -> None:
+        if reason not in self.sticky:
+            self.sticky[reason] = Hold(reason=reason, detail=detail, since=self.now)
 
-    def _settle_money(self) -> None:
-        """Totals follow from the set of captures and credits seen, so any arrival order gives the same numbers."""
-        captured = sum(self.values["captures"].values())
-        authorized = self.values["authorized"]
-        if authorized and captured > authorized:
-            self.alert("CaptureExceedsAuthorization")
-            captured = authorized
-        refunded = sum(self.values["credits"].values())
-        if refunded > captured:
-            self.alert("RefundAheadOfCapture")
-            refunded = captured
-        self.values["captured"] = captured
-        self.values["refunded"] = refunded
+    def release(self, reason: str) -> None:
+        self.sticky.pop(reason, None)
+
+    @property
+    def cancelled(self) -> bool:
+        return bool(self.values["phase"] == "cancelled")
+
+    def add_capture(self, capture: CaptureInfo) -> bool:
+        """Record a capture Bolt reports (by its id, with Bolt's amount); True when it is new."""
+        key = f"capture#{capture.capture_id}"
+        if capture.capture_id in self.values["captures"] or key in self.values["applied_keys"]:
+            return False
+        if not capture.succeeded:
+            self.values["applied_keys"] = [*self.values["applied_keys"], key]
+            self.record(key, amount=capture.amount, applied=False, note=f"capture {capture.status}")
+            return False
+        note = ""
+        if self.cancelled:
+            self.hold(MONEY_AFTER_TERMINAL_STATE, "Bolt reports a capture on a payment it had cancelled or declined")
+            note = "after cancellation"
+        self.values["captures"] = {**self.values["captures"], capture.capture_id: capture.amount}
+        self.record(key, amount=capture.amount, note=note)
+        return True
+
+    def add_credit(self, credit: CreditInfo) -> bool:
+        key = f"credit#{credit.credit_id}"
+        if credit.credit_id in self.values["credits"] or key in self.values["applied_keys"]:
+            return False
+        if credit.refused:
+            self.values["applied_keys"] = [*self.values["applied_keys"], key]
+            self.record(key, amount=credit.amount, applied=False, note=f"credit {credit.status}")
+            return False
+        self.values["credits"] = {**self.values["credits"], credit.credit_id: credit.amount}
+        self.record(key, amount=credit.amount)
+        return True
+
+    def cancel(self) -> None:
+        """The payment is over without money taken: stock and discount uses go back, unless Bolt's money
+        contradicts the order (a side effect never runs on a state Bolt contradicts)."""
+        self.values["phase"] = "cancelled"
+        if self.values["inventory_reserved"] and not MONEY_CONTRADICTIONS & set(self.sticky):
+            self.values["inventory_reserved"] = False
+            self.transition.release_inventory = True
 
     def finish(self) -> Transition:
         if not self.transition.ledger:
             return self.transition
-        payment_reference = self.event.source_reference if self.event.hook_type == "credit" else self.event.reference
+        payment_reference = self.event.payment_reference
         if self.values["bolt_transaction_reference"] is None and payment_reference:
             self.values["bolt_transaction_reference"] = payment_reference
-        self._settle_money()
+        self.values["captured"] = sum(self.values["captures"].values())
+        self.values["refunded"] = sum(self.values["credits"].values())
         self.values["version"] = self.before.version + 1
         self.values["updated_at"] = self.now
+        if self.event.source == "reconcile":
+            self.values["reconciled_at"] = self.now
         order = Order.model_validate({**self.values, "status": "pending_payment"})
+        order = order.model_copy(update={"holds": with_holds(order, self.sticky, self.now)})
         order = order.model_copy(update={"status": derive_status(order)})
         self.transition.order = order
+        new_reasons = set(order.hold_reasons) - set(self.before.hold_reasons)
+        for reason in sorted(new_reasons):
+            self.alert(_HOLD_ALERTS.get(reason.split(":")[0], "OrderHeld"))
+        if new_reasons:
+            self.alert("OrderHeld")
         if (
             order.status != self.before.status
             or order.captured != self.before.captured
             or order.refunded != self.before.refunded
+            or new_reasons
         ):
             self.transition.events.append(
                 OutboxEvent(
@@ -227,6 +388,7 @@ class _Builder:
                         "captured": order.captured,
                         "refunded": order.refunded,
                         "transaction_type": self.event.hook_type,
+                        "holds": ",".join(order.hold_reasons) or None,
                     },
                 )
             )
@@ -234,8 +396,10 @@ class _Builder:
 
 
 def _event_type(hook_type: str, before: Order, after: Order) -> str:
-    if after.status == "on_hold" and before.status != "on_hold":
+    if after.status == "on_hold":
         return "order.on_hold"
+    if before.status == "on_hold":
+        return "order.released"
     if after.status == "cancelled":
         return "order.cancelled"
     if hook_type == "payment":
@@ -250,13 +414,16 @@ def _event_type(hook_type: str, before: Order, after: Order) -> str:
 
 
 def apply_event(order: Order, event: TransactionEvent, now: datetime) -> Transition:
+    """The order after one more of Bolt's facts. Nothing Bolt reports is trimmed or dropped: a fact that
+    contradicts the order is recorded and holds it (with its reasons), and no side effect runs on a held order."""
     b = _Builder(order, event, now)
     kind = event.hook_type
     if event.currency and event.currency.upper() != order.currency:
         if _once(b):
-            b.alert("TotalsMismatch")
-            b.hold("currency_mismatch")
+            b.hold(CURRENCY_MISMATCH, f"Bolt reports {event.currency[:8]}; the order is in {order.currency}")
             b.record(event.key, amount=event.amount or 0, applied=False, note="currency differs from the order's")
+    elif kind == "reconcile":
+        _reconcile(b)
     elif kind in {"pending", "rejected_reversible"}:
         _review(b)
     elif kind == "auth":
@@ -276,6 +443,17 @@ def apply_event(order: Order, event: TransactionEvent, now: datetime) -> Transit
     return b.finish()
 
 
+def release_holds(order: Order, reasons: Iterable[str], note: str, now: datetime) -> Transition:
+    """An operator releases holds they have dealt with. Derived holds come back while their cause remains."""
+    b = _Builder(order, TransactionEvent("release", None, None, None, None, source="backoffice"), now)
+    released = [reason for reason in reasons if reason in b.sticky]
+    for reason in released:
+        b.release(reason)
+    if released:
+        b.record(f"release#v{order.version}", note=f"{note}; released {', '.join(released)}" if note else note)
+    return b.finish()
+
+
 def _once(b: _Builder) -> bool:
     """Non-money events count once per (type, transaction)."""
     key = b.event.key
@@ -288,29 +466,28 @@ def _once(b: _Builder) -> bool:
 def _review(b: _Builder) -> None:
     if not _once(b):
         return
-    if b.values["phase"] == "cancelled" and b.event.hook_type == "rejected_reversible":
-        b.alert("IllegalTransitionAfterTerminal")
+    if b.cancelled and b.event.hook_type == "rejected_reversible":
+        b.alert("IllegalTransitionAfterTerminal")  # no money moves: recorded, nothing held
     b.advance("review")  # a late pending after auth is recorded but moves nothing
     b.record(b.event.key)
 
 
 def _authorize(b: _Builder, implied: bool = False) -> None:
-    """auth (or payment/capture implying it): authorised amount, checked against the order total."""
+    """auth (or payment/capture implying it): the authorised amount, as Bolt reports it."""
     event = b.event
     key = f"auth#{event.transaction_id or event.reference}" if implied else event.key
     if key in b.values["applied_keys"] or (implied and b.values["phase"] == "authorized"):
         return
     b.values["applied_keys"] = [*b.values["applied_keys"], key]
-    if b.values["phase"] == "cancelled":
-        b.alert("IllegalTransitionAfterTerminal")
-        b.record(key, applied=False, note="after cancellation")
+    amount = event.amount if event.amount is not None else b.before.totals.total
+    if b.cancelled:
+        # Bolt holds money for a payment it had cancelled or declined: record it and hold the order.
+        b.hold(MONEY_AFTER_TERMINAL_STATE, "Bolt reports an authorisation on a payment it had cancelled or declined")
+        b.values["authorized"] = max(b.values["authorized"], amount)
+        b.record(key, amount=amount, note="after cancellation")
         return
     b.advance("authorized")
-    amount = event.amount if event.amount is not None else b.before.totals.total
     b.values["authorized"] = max(b.values["authorized"], amount)
-    if abs(amount - b.before.totals.total) > TOTAL_TOLERANCE_CENTS:
-        b.alert("TotalsMismatch")
-        b.hold("totals_mismatch")
     b.record(key, amount=amount)
 
 
@@ -321,72 +498,98 @@ def _capture(b: _Builder) -> None:
         if event.hook_type == "payment"
         else ()
     )
-    cancelled = b.values["phase"] == "cancelled"
     for capture in captures:
-        key = f"capture#{capture.capture_id}"
-        if capture.capture_id in b.values["captures"] or key in b.values["applied_keys"]:
-            continue
-        if cancelled:
-            # Cancellation absorbs money events: the capture is on the ledger for the operator, not in the totals.
-            b.alert("IllegalTransitionAfterTerminal")
-            b.values["applied_keys"] = [*b.values["applied_keys"], key]
-            b.record(key, amount=capture.amount, applied=False, note="after cancellation")
-            continue
-        b.values["captures"] = {**b.values["captures"], capture.capture_id: capture.amount}
-        b.record(f"capture#{capture.capture_id}", amount=capture.amount)
+        b.add_capture(capture)
 
 
 def _credit(b: _Builder) -> None:
     credit_id = b.event.transaction_id or b.event.reference
-    if credit_id is None or credit_id in b.values["credits"]:
+    if credit_id is None:
         return
-    amount = b.event.amount or 0
-    b.values["credits"] = {**b.values["credits"], credit_id: amount}
-    b.record(f"credit#{credit_id}", amount=amount)
+    b.add_credit(CreditInfo(credit_id, b.event.amount or 0, b.event.status, b.event.reference))
 
 
 def _void(b: _Builder) -> None:
-    """Void before any capture cancels; after a partial capture it only closes the remaining authorisation."""
+    """Void before any capture cancels; after a capture it only closes the remaining authorisation. Captures that
+    Bolt reports with the void are recorded; when we asked for the void ourselves they mean the cancel did not
+    happen as the operator believed, and the order is held."""
     if not _once(b):
         return
+    known = set(b.values["captures"])
+    new = [c for c in b.event.captures if c.succeeded and c.capture_id not in known]
+    for capture in b.event.captures:
+        b.add_capture(capture)
     if b.values["captures"]:
+        if new and b.event.source == "backoffice":
+            b.hold(VOID_ANSWERED_WITH_CAPTURES, "Bolt answered the cancellation with captures: the payment was taken")
         b.values["authorization_closed"] = True
         b.record(b.event.key, note="remaining authorisation voided")
         return
-    _cancel(b)
-
-
-def _decline(b: _Builder) -> None:
-    """failed_payment / rejected_irreversible: cancel a not-yet-authorised order; later ones are out of sync."""
-    if not _once(b):
-        return
-    if b.values["phase"] == "authorized" or b.values["captures"]:
-        b.alert("IllegalTransitionAfterTerminal")
-        b.record(b.event.key, applied=False, note="decline after authorisation")
-        return
-    _cancel(b)
-
-
-def _cancel(b: _Builder) -> None:
-    if b.values["phase"] == "cancelled":
+    if b.cancelled:
         b.record(b.event.key, applied=False, note="already cancelled")
         return
-    b.values["phase"] = "cancelled"
-    if b.values["inventory_reserved"]:
-        b.values["inventory_reserved"] = False
-        b.transition.release_inventory = True
+    b.cancel()
     b.record(b.event.key)
 
 
-# ---------------------------------------------------------------- ports
-@dataclass(frozen=True)
-class LedgerRecord:
-    """A TX# ledger item as stored."""
+def _decline(b: _Builder) -> None:
+    """failed_payment / rejected_irreversible: cancel a not-yet-authorised order. After an authorisation or a
+    capture Bolt contradicts itself: recorded, the order held, nothing cancelled until reconciliation asks Bolt."""
+    if not _once(b):
+        return
+    if b.values["phase"] == "authorized" or b.values["captures"]:
+        b.hold(DECLINE_AFTER_AUTHORISATION, "Bolt reports a declined payment after an authorisation")
+        b.record(b.event.key, applied=False, note="decline after authorisation")
+        return
+    if b.cancelled:
+        b.record(b.event.key, applied=False, note="already cancelled")
+        return
+    b.cancel()
+    b.record(b.event.key)
 
-    key: str
-    hook_type: str
-    transaction_id: str | None
-    amount: int
-    applied: bool
-    note: str
-    recorded_at: str
+
+def _reconcile(b: _Builder) -> None:
+    """Bolt's whole transaction (GET /v1/merchant/transactions/{reference}): every capture and credit it lists is
+    recorded, the payment's phase follows Bolt's status, and holds Bolt's answer resolves are released."""
+    event = b.event
+    status = (event.status or "").lower()
+    _reconcile_money(b)
+    before = (b.values["phase"], dict(b.sticky), b.values["authorized"], b.values["authorization_closed"])
+    _follow_status(b, status)
+    net = sum(b.values["captures"].values()) - sum(b.values["credits"].values())
+    if b.cancelled and net == 0 and (status == "cancelled" or status in DECLINED_STATUSES):
+        b.release(MONEY_AFTER_TERMINAL_STATE)  # whatever was taken after the cancellation is back with the shopper
+    after = (b.values["phase"], dict(b.sticky), b.values["authorized"], b.values["authorization_closed"])
+    if after != before:
+        key = f"reconcile:{status or 'unknown'}#v{b.before.version}"
+        b.record(key, amount=event.amount or 0, note=f"Bolt reports {status or 'no status'}")
+
+
+def _reconcile_money(b: _Builder) -> None:
+    real = [c for c in b.event.captures if c.succeeded]
+    if real:  # a payment recorded before Bolt listed its captures: the real captures replace the placeholder
+        placeholders = [capture_id for capture_id in b.values["captures"] if capture_id.startswith("payment:")]
+        if placeholders and sum(c.amount for c in real) == sum(b.values["captures"][p] for p in placeholders):
+            b.values["captures"] = {k: v for k, v in b.values["captures"].items() if k not in placeholders}
+            b.values["applied_keys"] = [*b.values["applied_keys"], *(f"capture#{p}" for p in placeholders)]
+    for capture in b.event.captures:
+        b.add_capture(capture)
+    for credit in b.event.credits:
+        b.add_credit(credit)
+
+
+def _follow_status(b: _Builder, status: str) -> None:
+    if status in {"authorized", "completed"}:
+        if b.event.amount is not None:
+            b.values["authorized"] = b.event.amount
+        b.release(DECLINE_AFTER_AUTHORISATION)  # Bolt says the payment went through: the decline was stale
+        if not b.cancelled:
+            b.advance("authorized")
+    elif status == "cancelled" and b.values["captures"]:
+        b.values["authorization_closed"] = True
+    elif status == "cancelled" or status in DECLINED_STATUSES:
+        b.release(DECLINE_AFTER_AUTHORISATION)
+        if not b.cancelled:
+            b.cancel()
+    elif status in {"pending", "rejected_reversible"}:
+        b.advance("review")

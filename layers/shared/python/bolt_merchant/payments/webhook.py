@@ -3,7 +3,7 @@ recover one Bolt authorised but order.create never recorded), apply the event, a
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, Protocol
 
 from aws_lambda_powertools.event_handler import Response
@@ -14,30 +14,26 @@ from bolt_merchant.bolt.cart import Cart
 from bolt_merchant.bolt.signed import SignedRequestReader, answered, signed_reader
 from bolt_merchant.core.api import acknowledged, failure_response, validated
 from bolt_merchant.core.errors import (
-    BoltCode,
-    Conflict,
     DependencyUnavailable,
     Failure,
-    Invalid,
-    NotFound,
     OrderNotCreatedYet,
-    RecoveryFailed,
 )
 from bolt_merchant.core.models import Cents, InboundModel, Reference, ShortText, is_reference
 from bolt_merchant.core.observability import count
-from bolt_merchant.core.settings import now, order_received_url
+from bolt_merchant.core.settings import now, settings
 from bolt_merchant.orders.models import Order, order_id_for
 from bolt_merchant.payments.store import transaction_store
 from bolt_merchant.payments.transactions import (
+    MONEY_HELD_TYPES,
     MONEY_TYPES,
     ORDER_CREATING_TYPES,
     Alert,
     BoltTransaction,
-    CaptureInfo,
     StaleOrder,
     TransactionEvent,
     Transition,
     apply_event,
+    succeeded_captures,
 )
 
 
@@ -47,9 +43,15 @@ class TransactionOrder(InboundModel):
 
 
 class Transaction(BoltTransaction):
-    """The transaction a webhook carries, with the order (and cart) it belongs to."""
+    """The transaction a webhook carries, with the order (and cart) it belongs to. The cart comes as
+    data.order.cart, or (some senders) as data.cart."""
 
     order: TransactionOrder | None = None
+    cart: Cart | None = None
+
+    @property
+    def bolt_cart(self) -> Cart | None:
+        return (self.order.cart if self.order else None) or self.cart
 
 
 class WebhookV2(InboundModel):
@@ -76,9 +78,7 @@ class LegacyWebhook(InboundModel):
 
 
 _OPTIMISTIC_ATTEMPTS = 5
-
-
-Result = Literal["applied", "duplicate", "ignored"]
+Result = Literal["applied", "duplicate", "ignored", "held"]
 
 
 class TransactionStore(Protocol):
@@ -93,6 +93,15 @@ class TransactionStore(Protocol):
         only if the order is still at before.version. Raises StaleOrder otherwise."""
         ...
 
+    def waiting_since(self, event: TransactionEvent, order_id: str | None, now: datetime) -> datetime:
+        """When a webhook about this payment first found no order (recorded the first time, for reconciliation)."""
+        ...
+
+
+ORDER_WAIT = timedelta(seconds=60)  # ORDER_WAIT_SECONDS: six times order.create's 10 s timeout
+# Creates the order for order_id from what the webhook says and what we stored (payments/recovery.py).
+Recover = Callable[[TransactionEvent, str], None]
+
 
 @dataclass(frozen=True)
 class WebhookOutcome:
@@ -103,8 +112,9 @@ class WebhookOutcome:
 
 
 def _order_id(event: TransactionEvent, store: TransactionStore) -> str | None:
-    if event.order_reference:
-        return order_id_for(event.order_reference)
+    cart_id = event.cart.order_reference if event.cart is not None else None
+    if cart_id or event.order_reference:
+        return order_id_for(cart_id or event.order_reference or "")
     if event.display_id:
         return event.display_id
     for reference in (event.source_reference, event.reference):
@@ -113,30 +123,53 @@ def _order_id(event: TransactionEvent, store: TransactionStore) -> str | None:
     return None
 
 
+def _when_missing(
+    event: TransactionEvent, order_id: str, store: TransactionStore, now: datetime, wait: timedelta
+) -> Literal["recover", "retry", "held"]:
+    """What a webhook does when its order does not exist. Where Bolt holds or took money an order must exist
+    afterwards: it is recovered, at once for pending/payment with Bolt's cart (the dropped order), after `wait`
+    otherwise when we stored the cart (order.create may still be running: Bolt is asked to retry meanwhile). A
+    decline or void for an order we never had moves no money: reconciliation asks Bolt about it."""
+    if event.hook_type in ORDER_CREATING_TYPES and event.cart is not None:
+        return "recover"
+    cart_id = event.cart.order_reference if event.cart is not None else event.order_reference
+    first_seen = store.waiting_since(event, order_id, now)
+    if cart_id and now - first_seen < wait and store.cart_exists(cart_id):
+        return "retry"
+    return "recover" if event.hook_type in MONEY_HELD_TYPES else "held"
+
+
 def handle_transaction(
     event: TransactionEvent,
     store: TransactionStore,
-    recover_order: Callable[[TransactionEvent], None],
+    recover: Recover,
     now: datetime,
+    wait: timedelta = ORDER_WAIT,
 ) -> WebhookOutcome:
-    """At-least-once, any order: duplicates and late events are acknowledged without effect."""
+    """At-least-once, any order: duplicates and late events are acknowledged without effect, contradictions are
+    recorded and held, and a payment whose order is missing gets one."""
     if event.hook_type not in MONEY_TYPES:
         return WebhookOutcome("ignored", reason=f"event type {event.hook_type[:40]} is not processed")
     order_id = _order_id(event, store)
     if order_id is None:
-        return WebhookOutcome("ignored", reason="no order or cart reference")
+        if event.payment_reference is None:
+            return WebhookOutcome("ignored", reason="no order, cart or transaction reference")
+        store.waiting_since(event, None, now)  # reconciliation asks Bolt which cart this payment is for
+        return WebhookOutcome("held", reason="no order or cart reference: left to reconciliation")
     recovered = False
     for _ in range(_OPTIMISTIC_ATTEMPTS):
         order = store.get_order(order_id)
         if order is None:
-            if event.hook_type in ORDER_CREATING_TYPES and event.cart is not None and not recovered:
-                recover_order(event)  # dropped order: Bolt authorised a cart order.create never recorded
-                recovered = True
-                continue
-            if event.order_reference and store.cart_exists(event.order_reference):
-                # the order is probably being created right now (order.create still running): ask Bolt to retry
+            if recovered:
+                raise DependencyUnavailable("the recovered order could not be read back")
+            action = _when_missing(event, order_id, store, now, wait)
+            if action == "retry":
                 raise OrderNotCreatedYet("order for this cart does not exist yet")
-            return WebhookOutcome("ignored", order_id=order_id, reason="unknown order")
+            if action == "held":
+                return WebhookOutcome("held", order_id=order_id, reason="no order: left to reconciliation")
+            recover(event, order_id)
+            recovered = True
+            continue
         transition = apply_event(order, event, now)
         if not transition.ledger:
             return WebhookOutcome("duplicate", order_id=order_id, alerts=transition.alerts)
@@ -144,7 +177,8 @@ def handle_transaction(
             store.apply_transition(order, transition)
         except StaleOrder:
             continue
-        return WebhookOutcome("applied", order_id=order_id, alerts=transition.alerts)
+        result: Result = "held" if transition.order.holds else "applied"
+        return WebhookOutcome(result, order_id=order_id, alerts=transition.alerts)
     raise DependencyUnavailable("order kept changing while applying a webhook")
 
 
@@ -156,19 +190,18 @@ def parse_transaction_event(body: dict[str, Any]) -> TransactionEvent:
     if body.get("object") == "transaction" or isinstance(body.get("data"), dict):
         hook = validated(WebhookV2, body)
         data = hook.data
-        cart = data.order.cart if data.order else None
+        cart = data.bolt_cart
         return TransactionEvent(
             hook_type=hook.type,
             transaction_id=data.id,
             reference=data.reference,
             amount=data.amount,
             currency=data.currency,
+            status=data.status,
             order_reference=cart.order_reference if cart else None,
             display_id=cart.display_id if cart and cart.display_id and is_reference(cart.display_id) else None,
             source_reference=data.source_transaction.reference if data.source_transaction else None,
-            captures=tuple(
-                CaptureInfo(c.id, c.amount or 0) for c in data.captures if (c.status or SUCCEEDED) == SUCCEEDED
-            ),
+            captures=succeeded_captures(data.captures),
             cart=cart,
             order_token=data.order.token if data.order else None,
         )
@@ -179,6 +212,7 @@ def parse_transaction_event(body: dict[str, Any]) -> TransactionEvent:
         reference=legacy.reference,
         amount=legacy.amount,
         currency=legacy.currency,
+        status=legacy.status,
         order_reference=legacy.order or None,
         display_id=legacy.display_id or None,
         source_reference=legacy.source_transaction_reference,
@@ -207,24 +241,18 @@ class TransactionWebhookEndpoint:
         return answered(acknowledged(body), event, hook_type)
 
 
-def _recover_order(event: TransactionEvent) -> None:
-    """Create the order a pending/payment webhook refers to from the cart Bolt sent, as order.create would."""
+def recover_order(event: TransactionEvent, order_id: str) -> None:
     # Imported on first use: only recovering a dropped order needs order.create's pricing, the catalog, the checkout
     # store and their models, and most containers never recover one.
-    from bolt_merchant.catalog.store import catalog
-    from bolt_merchant.checkout.order_create import BoltOrder, OrderCreateRequest, checkout_store, create_order
+    from bolt_merchant.payments.recovery import recover_order as recover
 
-    assert event.cart is not None
-    request = OrderCreateRequest(order=BoltOrder(token=event.order_token, cart=event.cart), currency=event.currency)
-    try:
-        create_order(request, catalog(), checkout_store(), now(), order_received_url)
-    except (Invalid, NotFound, Conflict) as exc:
-        if exc.code != BoltCode.ORDER_ALREADY_EXISTS:
-            raise RecoveryFailed(exc.message, exc.code) from exc
+    recover(event, order_id)
 
 
 def transaction_webhook_endpoint() -> TransactionWebhookEndpoint:
     return TransactionWebhookEndpoint(
         signed_reader(),
-        lambda event: handle_transaction(event, transaction_store(), _recover_order, now()),
+        lambda event: handle_transaction(
+            event, transaction_store(), recover_order, now(), timedelta(seconds=settings().order_wait_seconds)
+        ),
     )
