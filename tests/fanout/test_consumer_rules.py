@@ -9,9 +9,9 @@ import pytest
 from bolt_merchant.core.errors import DependencyUnavailable
 from bolt_merchant.core.models import AppliedDiscount
 from bolt_merchant.fanout.confirmation import confirmation_email, send_confirmation, wants_confirmation
-from bolt_merchant.fanout.consumers import OrderMissing
+from bolt_merchant.fanout.consumers import Deferred, OrderMissing
 from bolt_merchant.fanout.fulfilment import FulfilmentAction, fulfilment_action, hand_off
-from bolt_merchant.orders.models import Order, OutboxEvent
+from bolt_merchant.orders.models import Hold, Order, OutboxEvent
 from bolt_merchant.payments.webhook import handle_transaction
 
 from tests.fakes import NOW, MemoryOms, MemoryTransactionStore, RecordingMailer, Shop, place_order, webhook
@@ -34,7 +34,7 @@ def placed(
     """An order placed with the given webhooks applied (through the webhook's rules)."""
     order = place_order(store.shop, cart_id, contact_email=contact_email, discounts=discounts)
     for kind in events:
-        handle_transaction(webhook(kind, order), store, lambda _: None, NOW)
+        handle_transaction(webhook(kind, order), store, lambda _event, _order_id: None, NOW)
     return store.shop.orders[order.order_id]
 
 
@@ -126,7 +126,7 @@ def test_which_events_go_to_the_oms(event_type: str, action: FulfilmentAction | 
     assert fulfilment_action(event(event_type)) is action
 
 
-def test_a_submission_carries_what_the_warehouse_needs_and_no_personal_or_payment_data(
+def test_a_submission_carries_what_the_warehouse_needs_and_no_payment_data(
     store: MemoryTransactionStore,
 ) -> None:
     order = placed(store, "auth")
@@ -136,10 +136,33 @@ def test_a_submission_carries_what_the_warehouse_needs_and_no_personal_or_paymen
 
     [body] = oms.bodies
     assert oms.keys == [order.order_id]
-    assert set(body) == {"order_id", "currency", "items", "shipping", "totals"}
+    assert set(body) == {
+        "order_id",
+        "currency",
+        "items",
+        "shipping",
+        "shipping_addresses",
+        "billing_address",
+        "contact_email",
+        "totals",
+    }
     assert [(i["sku"], i["quantity"]) for i in body["items"]] == [("TOTE-BLUE", 2), ("MUG-12OZ", 1)]
-    assert EMAIL not in repr(body)
+    assert body["contact_email"] == EMAIL  # whom the warehouse contacts about the delivery
     assert "authorized" not in repr(body)
+    assert "captures" not in repr(body)
+
+
+def test_a_held_order_is_not_submitted_and_nothing_is_recorded(store: MemoryTransactionStore) -> None:
+    order = placed(store, "auth")
+    held = order.model_copy(update={"status": "on_hold", "holds": [Hold(reason="totals_mismatch", since=NOW)]})
+    store.shop.orders[order.order_id] = held
+    oms = MemoryOms()
+
+    with pytest.raises(Deferred) as deferred:
+        hand_off(order.order_id, FulfilmentAction.SUBMIT, store, oms)
+
+    assert deferred.value.outcome == "held"
+    assert oms.bodies == []
 
 
 def test_a_cancellation_of_an_authorised_order_has_a_key_of_its_own(store: MemoryTransactionStore) -> None:

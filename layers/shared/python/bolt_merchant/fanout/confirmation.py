@@ -12,7 +12,15 @@ from bolt_merchant.core.aws import error_code
 from bolt_merchant.core.errors import DependencyUnavailable
 from bolt_merchant.core.observability import count
 from bolt_merchant.core.settings import per_container, settings
-from bolt_merchant.fanout.consumers import OncePerKey, OrderMissing, OrderReader, once_per_key, queued_event
+from bolt_merchant.fanout.consumers import (
+    Deferred,
+    OncePerKey,
+    OrderMissing,
+    OrderReader,
+    once_per_key,
+    queued_event,
+    run_once,
+)
 from bolt_merchant.orders.models import Order, OutboxEvent
 from bolt_merchant.orders.table import order_reader
 
@@ -20,7 +28,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient
 
 
-CONFIRMATION_EVENTS = frozenset({"order.authorized", "order.paid"})
+CONFIRMATION_EVENTS = frozenset({"order.authorized", "order.paid", "order.released"})
 
 
 # ---------------------------------------------------------------- order confirmation email
@@ -69,6 +77,10 @@ def send_confirmation(order_id: str, orders: OrderReader, mailer: Mailer) -> Con
         raise OrderMissing(order_id)
     if order.status == "cancelled":  # the event was late: never confirm an order the shopper saw cancelled
         return "order_cancelled"
+    if order.status == "on_hold":  # Bolt's facts contradict the order: confirm once it is released
+        raise Deferred("held")
+    if order.phase != "authorized":  # released from a hold before any authorisation: nothing to confirm yet
+        raise Deferred("not_authorised")
     if not order.contact_email:
         return "no_contact"
     mailer.send(order.contact_email, confirmation_email(order))
@@ -123,7 +135,7 @@ def confirm_order(record: SQSRecord) -> None:
     if not wants_confirmation(event):
         count("ConfirmationEventIgnored")
         return
-    confirmation_once().run(event.order_id, lambda: _send_confirmation(event.order_id))
+    run_once(confirmation_once(), event.order_id, lambda: _send_confirmation(event.order_id), "ConfirmationDeferred")
 
 
 @per_container

@@ -90,6 +90,23 @@ class OrderMissing(Exception):
     """An event names an order that is not stored: a data fault, left to the DLQ and its alarm."""
 
 
+class Deferred(Exception):
+    """The order's state does not allow the side effect now (it is held: Bolt's facts contradict it; or it moved on
+    past what the event described). Nothing is recorded as done, so the event that releases it acts again."""
+
+    def __init__(self, outcome: str) -> None:
+        super().__init__(outcome)
+        self.outcome = outcome
+
+
+def run_once(once: OncePerKey, key: str, action: Callable[[], str], deferred_metric: str) -> None:
+    """action() at most once per key; a Deferred action leaves no record and only counts."""
+    try:
+        once.run(key, action)
+    except Deferred as deferred:
+        count(f"{deferred_metric}{deferred.outcome.title().replace('_', '')}")
+
+
 class OrderReader(Protocol):
     def get_order(self, order_id: str) -> Order | None: ...
 

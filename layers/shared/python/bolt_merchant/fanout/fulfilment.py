@@ -8,7 +8,15 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from bolt_merchant.core.observability import count
 from bolt_merchant.core.settings import per_container, settings
-from bolt_merchant.fanout.consumers import OncePerKey, OrderMissing, OrderReader, once_per_key, queued_event
+from bolt_merchant.fanout.consumers import (
+    Deferred,
+    OncePerKey,
+    OrderMissing,
+    OrderReader,
+    once_per_key,
+    queued_event,
+    run_once,
+)
 from bolt_merchant.orders.models import Order, OutboxEvent
 from bolt_merchant.orders.table import order_reader
 
@@ -24,6 +32,7 @@ class FulfilmentAction(StrEnum):
 _FULFILMENT_ACTIONS = {
     "order.authorized": FulfilmentAction.SUBMIT,
     "order.paid": FulfilmentAction.SUBMIT,
+    "order.released": FulfilmentAction.SUBMIT,
     "order.cancelled": FulfilmentAction.CANCEL,
 }
 
@@ -43,7 +52,8 @@ def fulfilment_action(event: OutboxEvent) -> FulfilmentAction | None:
 
 
 def oms_order(order: Order) -> dict[str, Any]:
-    """What the OMS needs to pick, pack and ship: no payment details, no contact data."""
+    """What the OMS needs to pick, pack and ship: the lines, the delivery option, where it goes and whom to
+    contact. No payment details."""
     return {
         "order_id": order.order_id,
         "currency": order.currency,
@@ -58,16 +68,25 @@ def oms_order(order: Order) -> dict[str, Any]:
             for line in order.lines
         ],
         "shipping": order.shipping.model_dump() if order.shipping else None,
+        "shipping_addresses": [address.model_dump() for address in order.shipping_addresses],
+        "billing_address": order.billing_address.model_dump() if order.billing_address else None,
+        "contact_email": order.contact_email,
         "totals": order.totals.model_dump(),
     }
 
 
-def hand_off(order_id: str, action: FulfilmentAction, orders: OrderReader, oms: OrderManagement) -> FulfilmentOutcome:
+def hand_off(
+    order_id: str, action: FulfilmentAction, orders: OrderReader, oms: OrderManagement, released: bool = False
+) -> FulfilmentOutcome:
     """Submit or cancel the order at the OMS. Called at most once per (order, action) (the caller's idempotency);
     the Idempotency-Key lets the OMS drop a repeat that slips past it (a Lambda that died after the POST)."""
     order = orders.get_order(order_id)
     if order is None:
         raise OrderMissing(order_id)
+    if order.status == "on_hold":  # never act on a state Bolt contradicts: the release event acts again
+        raise Deferred("held")
+    if released and order.phase != "authorized":
+        raise Deferred("not_authorised")  # released from a hold with no authorisation standing: nothing to ship
     if action is FulfilmentAction.SUBMIT:
         oms.submit(oms_order(order), idempotency_key=order_id)
         return "submitted"
@@ -85,8 +104,8 @@ _FULFILMENT_METRICS = {
 }
 
 
-def _hand_off(order_id: str, action: FulfilmentAction, oms: OrderManagement) -> str:
-    outcome = hand_off(order_id, action, order_reader(), oms)
+def _hand_off(order_id: str, action: FulfilmentAction, oms: OrderManagement, released: bool) -> str:
+    outcome = hand_off(order_id, action, order_reader(), oms, released)
     count(_FULFILMENT_METRICS[outcome])
     return outcome
 
@@ -102,7 +121,9 @@ def fulfil_order(record: SQSRecord) -> None:
     if oms is None:
         count("FulfilmentSkippedNoOms")
         return
-    fulfilment_once().run(f"{event.order_id}#{action}", lambda: _hand_off(event.order_id, action, oms))
+    key = f"{event.order_id}#{action}"
+    released = event.event_type == "order.released"
+    run_once(fulfilment_once(), key, lambda: _hand_off(event.order_id, action, oms, released), "FulfilmentDeferred")
 
 
 @per_container
