@@ -84,7 +84,7 @@ class Desk:
 
     def deliver(self, event: TransactionEvent) -> WebhookOutcome:
         """A transaction webhook from Bolt, through the webhook's own rules."""
-        return handle_transaction(event, self.store, lambda _: None, NOW)
+        return handle_transaction(event, self.store, lambda _event, _order_id: None, NOW)
 
     def echo(self, kind: str) -> TransactionEvent:
         """The webhook Bolt sends after our action on the payment, listing its captures as Bolt has them."""

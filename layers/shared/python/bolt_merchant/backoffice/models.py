@@ -4,11 +4,12 @@ Operator requests forbid unknown fields: a misspelt "ammount" must be refused, n
 """
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bolt_merchant.core.models import InboundModel, OwnModel, ShortText
+from bolt_merchant.orders.models import PostalAddress
 from bolt_merchant.payments.transactions import BoltTransaction
 
 # Operator amounts are plain integer cents; their range (> 0, <= what is left) is the domain's to judge, so a
@@ -45,6 +46,24 @@ class RefundRequest(OperatorRequest):
 
 class CancelRequest(OperatorRequest):
     reason: Note | None = None
+
+
+class ReviewRequest(OperatorRequest):
+    """Approve or reject a payment Bolt's fraud review flagged as reversible (rejected_reversible)."""
+
+    decision: Literal["approve", "reject"]
+    reason: Note | None = None
+
+
+class ReleaseHoldsRequest(OperatorRequest):
+    """Release holds an operator has dealt with; a hold whose cause remains in Bolt's facts comes back."""
+
+    reasons: Annotated[list[Annotated[str, Field(min_length=1, max_length=128)]], Field(min_length=1, max_length=20)]
+    note: Note | None = None
+
+
+class ReconcileRequest(OperatorRequest):
+    """POST /orders/{id}/reconcile takes no options."""
 
 
 class FulfilledLine(OperatorRequest):
@@ -121,6 +140,13 @@ class TimelineEntry(OwnModel):
     applied: bool
     note: str
     recorded_at: str
+    source: str
+
+
+class HoldView(OwnModel):
+    reason: str
+    detail: str
+    since: datetime
 
 
 class ShipmentView(OwnModel):
@@ -135,14 +161,35 @@ class OrderView(OwnModel):
     status: str
     payment_phase: str
     fulfilment_status: str
-    hold_reason: str | None
+    hold_reason: str | None  # the first of `holds`
+    holds: list[HoldView]
     currency: str
     totals: dict[str, int]
     amounts: MoneyView
     items: list[LineView]
     shipments: list[ShipmentView]
     bolt: BoltView
+    contact_email: str | None
+    billing_address: PostalAddress | None
+    shipping_addresses: list[PostalAddress]
+    reconciled_at: datetime | None
     version: int
     created_at: datetime
     updated_at: datetime
     timeline: list[TimelineEntry] | None = None
+
+
+class AttentionEntry(OwnModel):
+    """One line of GET /orders?attention=true: a held order, a payment waiting for reconciliation, a webhook that
+    found no order, or a back-office answer not applied yet."""
+
+    kind: str
+    order_id: str | None
+    transaction_reference: str | None
+    reasons: list[str]
+    due: datetime
+
+
+class AttentionList(OwnModel):
+    items: list[AttentionEntry]
+    next_cursor: str | None

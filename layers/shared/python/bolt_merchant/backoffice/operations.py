@@ -24,10 +24,13 @@ from bolt_merchant.backoffice.models import (
     CancelRequest,
     CaptureRequest,
     FulfilmentRequest,
+    HoldView,
     LineView,
     MoneyView,
     OrderView,
     RefundRequest,
+    ReleaseHoldsRequest,
+    ReviewRequest,
     ShipmentView,
     TimelineEntry,
 )
@@ -41,6 +44,8 @@ from bolt_merchant.payments.transactions import (
     TransactionEvent,
     Transition,
     apply_event,
+    release_holds,
+    succeeded_captures,
 )
 
 _OPTIMISTIC_ATTEMPTS = 5
@@ -50,7 +55,8 @@ _CREDIT_OK = frozenset({"completed", "in_progress", "created", "authorized"})
 _CREDIT_REFUSED = frozenset({"declined", "error", "failed"})
 _VOID_OK = frozenset({"cancelled", "completed"})
 
-Operation = Literal["capture", "refund", "cancel", "line-items"]
+Operation = Literal["capture", "refund", "cancel", "line-items", "review", "release-holds"]
+_RECORD_ATTEMPTS = 8  # Bolt already acted: try hard to record its answer before keeping it for reconciliation
 FulfilmentStatus = Literal["unfulfilled", "partially_fulfilled", "fulfilled"]
 
 
@@ -73,6 +79,10 @@ class OrderAdminStore(Protocol):
         put back into the catalog's inventory, in one transaction. Raises StaleOrder."""
         ...
 
+    def record_pending_answer(self, order_id: str, operation_key: str, event: TransactionEvent, now: datetime) -> None:
+        """Keep Bolt's answer durably for reconciliation to apply, when the order cannot take it now."""
+        ...
+
 
 class BoltTransactions(Protocol):
     def capture(
@@ -84,6 +94,10 @@ class BoltTransactions(Protocol):
     ) -> dict[str, Any]: ...
 
     def void(self, reference: str, idempotency_key: str, merchant_event_id: str | None = None) -> dict[str, Any]: ...
+
+    def review(self, reference: str, decision: str, idempotency_key: str) -> dict[str, Any]: ...
+
+    def transaction(self, reference: str) -> dict[str, Any]: ...
 
     def track_shipment(
         self, reference: str, carrier: str, tracking_number: str, items: list[dict[str, Any]], idempotency_key: str
@@ -109,11 +123,16 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256("|".join(str(part) for part in parts).encode("utf-8")).hexdigest()
 
 
+def _no_pause(attempt: int) -> None:  # noqa: ARG001 - the API passes a real backoff
+    return
+
+
 @dataclass(frozen=True)
 class OperationContext:
     order_id: str
     key: str  # operation_key(): the same for every retry of one operator request
     now: datetime
+    pause: Callable[[int], None] = _no_pause  # between attempts to record Bolt's answer on a busy order
 
     def bolt_key(self, *parts: object) -> str:
         """Bolt's Idempotency-Key: one per operator request and resolved Bolt call, so a retry after a timeout or a
@@ -132,6 +151,8 @@ class OperationResult:
     order: Order
     result: dict[str, Any]
     alerts: tuple[str, ...] = ()
+    # Bolt acted, but its answer could not be written to the order yet: it is kept for reconciliation to apply.
+    pending: bool = False
 
 
 # ---------------------------------------------------------------- reading
@@ -143,7 +164,7 @@ def load(store: OrderAdminStore, order_id: str) -> Order:
 
 
 def capturable(order: Order) -> int:
-    if order.phase != "authorized" or order.authorization_closed or order.hold_reason:
+    if order.phase != "authorized" or order.authorization_closed or order.holds:
         return 0
     return max(0, order.authorized - order.captured)
 
@@ -172,6 +193,7 @@ def order_view(order: Order, ledger: list[LedgerRecord] | None = None) -> OrderV
                 applied=r.applied,
                 note=r.note,
                 recorded_at=r.recorded_at,
+                source=r.source,
             )
             for r in ordered
         ]
@@ -180,7 +202,8 @@ def order_view(order: Order, ledger: list[LedgerRecord] | None = None) -> OrderV
         status=order.status,
         payment_phase=order.phase,
         fulfilment_status=fulfilment_status(order),
-        hold_reason=order.hold_reason,
+        hold_reason=order.holds[0].reason if order.holds else None,
+        holds=[HoldView.model_validate(hold.model_dump()) for hold in order.holds],
         currency=order.currency,
         totals=order.totals.model_dump(),
         amounts=MoneyView(
@@ -211,6 +234,10 @@ def order_view(order: Order, ledger: list[LedgerRecord] | None = None) -> OrderV
             credits=[BoltAmountView(id=k, amount=v) for k, v in order.credits.items()],
             authorization_closed=order.authorization_closed,
         ),
+        contact_email=order.contact_email,
+        billing_address=order.billing_address,
+        shipping_addresses=order.shipping_addresses,
+        reconciled_at=order.reconciled_at,
         version=order.version,
         created_at=order.created_at,
         updated_at=order.updated_at,
@@ -224,6 +251,10 @@ def get_order(order_id: str, store: OrderAdminStore) -> OrderView:
 
 
 # ---------------------------------------------------------------- shared steps
+def _held(order: Order) -> dict[str, object]:
+    return {"holds": [hold.model_dump(mode="json") for hold in order.holds]}
+
+
 def _reference(order: Order) -> str:
     if not order.bolt_transaction_reference:
         raise Conflict("The order has no Bolt transaction yet (no authorisation has been reported)")
@@ -252,28 +283,42 @@ def _noted(transition: Transition, note: str) -> Transition:
 Extension = Callable[[Order, Transition], tuple[Transition, dict[str, int]]]
 
 
+@dataclass(frozen=True)
+class Recorded:
+    order: Order
+    alerts: tuple[str, ...]
+    restocked: dict[str, int]
+    pending: bool = False
+
+
 def _record(
     store: OrderAdminStore,
     context: OperationContext,
     event: TransactionEvent,
     note: str,
     extend: Extension | None = None,
-) -> tuple[Order, tuple[str, ...], dict[str, int]]:
-    """Apply Bolt's answer to the order as it is now; an order changed meanwhile (a webhook) is read again."""
-    for _ in range(_OPTIMISTIC_ATTEMPTS):
-        order = load(store, context.order_id)
-        transition = _noted(apply_event(order, event, context.now), note)
-        restocked: dict[str, int] = {}
-        if extend is not None:
-            transition, restocked = extend(order, transition)
-        if not transition.ledger:  # already recorded: by an earlier attempt or by the webhook
-            return order, tuple(transition.alerts), {}
+) -> Recorded:
+    """Apply Bolt's answer to the order as it is now; an order changed meanwhile (a webhook, another operator) is
+    read again, with a pause between attempts. Bolt has already acted, so the answer is never dropped: when the
+    order stays too busy (or storage fails) it is kept as a pending answer that reconciliation applies."""
+    order = load(store, context.order_id)
+    for attempt in range(_RECORD_ATTEMPTS):
+        if attempt:
+            context.pause(attempt)
         try:
+            order = load(store, context.order_id)
+            transition = _noted(apply_event(order, event, context.now), note)
+            restocked: dict[str, int] = {}
+            if extend is not None:
+                transition, restocked = extend(order, transition)
+            if not transition.ledger:  # already recorded: by an earlier attempt or by the webhook
+                return Recorded(order, tuple(transition.alerts), {})
             store.apply_transition(order, transition, restocked)
-        except StaleOrder:
+        except (StaleOrder, DependencyUnavailable):
             continue
-        return transition.order, tuple(transition.alerts), restocked
-    raise DependencyUnavailable("the order kept changing while recording Bolt's answer")
+        return Recorded(transition.order, tuple(transition.alerts), restocked)
+    store.record_pending_answer(context.order_id, _digest(context.key)[:40], event, context.now)
+    return Recorded(order, (), {}, pending=True)
 
 
 def _with_reason(action: str, reason: str | None) -> str:
@@ -288,8 +333,9 @@ def capture(
     order = load(store, context.order_id)
     if order.phase == "cancelled":
         raise Conflict("The order is cancelled")
-    if order.hold_reason:
-        raise Conflict(f"The order is on hold ({order.hold_reason}); resolve that before capturing")
+    if order.holds:
+        reasons = ", ".join(order.hold_reasons)
+        raise Conflict(f"The order is on hold ({reasons}); resolve that before capturing", details=_held(order))
     if order.phase != "authorized":
         raise Conflict("The payment is not authorised (it may still be under review)")
     if order.authorization_closed:
@@ -310,22 +356,22 @@ def capture(
             context.merchant_event_id,
         )
     )
-    captures = tuple(
-        CaptureInfo(c.id, c.amount or 0) for c in answer.captures if (c.status or _SUCCEEDED) == _SUCCEEDED
-    )
-    capture_id = _this_capture(order, captures, amount)
+    captures = succeeded_captures(answer.captures)
+    capture_id = _this_capture(order, tuple(c for c in captures if c.succeeded), amount)
     event = TransactionEvent(
         hook_type="capture",
         transaction_id=answer.id,
         reference=answer.reference or reference,
         amount=answer.amount,
         currency=answer.currency,
+        status=answer.status,
         display_id=order.order_id,
         captures=captures,
+        source="backoffice",
     )
-    after, alerts, _ = _record(store, context, event, "back office capture")
+    recorded = _record(store, context, event, "back office capture")
     result = {"capture_id": capture_id, "amount": amount, "transaction_reference": reference}
-    return OperationResult("capture", after, result, alerts)
+    return OperationResult("capture", recorded.order, result, recorded.alerts, recorded.pending)
 
 
 def _this_capture(order: Order, captures: tuple[CaptureInfo, ...], amount: int) -> str:
@@ -378,19 +424,21 @@ def refund(
         reference=answer.reference,
         amount=refunded,
         currency=answer.currency or order.currency,
+        status=answer.status,
         display_id=order.order_id,
         source_reference=reference,
+        source="backoffice",
     )
     extend = _restocking(plan, credit_id, context.now) if plan is not None else None
-    after, alerts, restocked = _record(store, context, event, _with_reason("refund", request.reason), extend)
+    recorded = _record(store, context, event, _with_reason("refund", request.reason), extend)
     result = {
         "credit_id": credit_id,
         "credit_reference": answer.reference,
         "amount": refunded,
         "transaction_reference": reference,
-        "restocked": restocked,
+        "restocked": recorded.restocked,
     }
-    return OperationResult("refund", after, result, alerts)
+    return OperationResult("refund", recorded.order, result, recorded.alerts, recorded.pending)
 
 
 def _restock_plan(order: Order, request: RefundRequest) -> dict[str, int] | None:
@@ -420,14 +468,8 @@ def _restocking(plan: Mapping[str, int], credit_id: str, now: datetime) -> Exten
     """Restocks ride on the credit's write (or on their own when the credit was recorded already), once per unit."""
 
     def extend(before: Order, transition: Transition) -> tuple[Transition, dict[str, int]]:
-        if not before.inventory_reserved:  # released on cancellation, or everything restocked already
-            return transition, {}
-        lines = {line.sku: line.quantity for line in before.lines}
-        units = {
-            sku: count
-            for sku, wanted in plan.items()
-            if (count := min(wanted, lines.get(sku, 0) - before.restocked.get(sku, 0))) > 0
-        }
+        held = before.units_reserved()  # nothing once released on cancellation or all restocked
+        units = {sku: count for sku, wanted in plan.items() if (count := min(wanted, held.get(sku, 0))) > 0}
         if not units:
             return transition, {}
         base = (
@@ -438,8 +480,8 @@ def _restocking(plan: Mapping[str, int], credit_id: str, now: datetime) -> Exten
         restocked = dict(base.restocked)
         for sku, count in units.items():
             restocked[sku] = restocked.get(sku, 0) + count
-        everything = all(restocked.get(sku, 0) >= quantity for sku, quantity in lines.items())
-        order = base.model_copy(update={"restocked": restocked, "inventory_reserved": not everything})
+        order = base.model_copy(update={"restocked": restocked})
+        order = order.model_copy(update={"inventory_reserved": bool(order.units_reserved())})
         note = "back office restock: " + ", ".join(f"{sku} x{count}" for sku, count in sorted(units.items()))
         entry = LedgerEntry(f"restock#{credit_id}", "restock", credit_id, 0, True, note)
         event = OutboxEvent(
@@ -485,18 +527,28 @@ def cancel(
         reference=answer.reference or reference,
         amount=None,
         currency=answer.currency,
+        status=answer.status,
         display_id=order.order_id,
+        captures=succeeded_captures(answer.captures),
+        source="backoffice",
     )
-    after, alerts, _ = _record(store, context, event, _with_reason("cancel", request.reason))
-    return OperationResult("cancel", after, {"transaction_reference": reference, "status": status}, alerts)
+    recorded = _record(store, context, event, _with_reason("cancel", request.reason))
+    after = recorded.order
+    if not recorded.pending and after.phase != "cancelled":
+        # Bolt answered with captures: the money was taken, nothing was cancelled. Recorded, and said plainly.
+        message = f"Bolt reports {after.captured} captured on this transaction: the order was not cancelled"
+        raise Conflict(message, details={"order": order_view(after).model_dump(mode="json", exclude={"timeline"})})
+    result = {"transaction_reference": reference, "status": status}
+    return OperationResult("cancel", after, result, recorded.alerts, recorded.pending)
 
 
 # ---------------------------------------------------------------- fulfilment
 def _check_fulfillable(order: Order) -> None:
     if order.phase == "cancelled":
         raise Conflict("The order is cancelled")
-    if order.hold_reason:
-        raise Conflict(f"The order is on hold ({order.hold_reason}); resolve that before fulfilling")
+    if order.holds:
+        reasons = ", ".join(order.hold_reasons)
+        raise Conflict(f"The order is on hold ({reasons}); resolve that before fulfilling", details=_held(order))
     if order.phase != "authorized":
         raise Conflict("The payment is not authorised: nothing can be fulfilled yet")
 
@@ -595,3 +647,67 @@ def fulfil(
             continue
         return OperationResult("line-items", after, {"changed": True, "fulfilment_status": status})
     raise DependencyUnavailable("the order kept changing while recording fulfilment")
+
+
+# ---------------------------------------------------------------- fraud review
+_REVIEW_EVENTS = {"authorized": "auth", "completed": "payment", "rejected_irreversible": "rejected_irreversible"}
+
+
+def review(
+    context: OperationContext, request: ReviewRequest, store: OrderAdminStore, bolt: BoltTransactions
+) -> OperationResult:
+    """Approve or reject a payment Bolt's fraud review flagged reversibly (rejected_reversible), on Bolt's review
+    API; Bolt's answer (the payment authorised, or rejected for good) is recorded like its webhook."""
+    order = load(store, context.order_id)
+    flagged = any(key.startswith("rejected_reversible#") for key in order.applied_keys)
+    if order.phase != "review" or not flagged:
+        raise Conflict("Only a payment in fraud review (rejected_reversible) can be approved or rejected")
+    reference = _reference(order)
+    answer = _answer(bolt.review(reference, request.decision, context.bolt_key("review", reference, request.decision)))
+    status = (answer.status or "").lower()
+    hook_type = _REVIEW_EVENTS.get(status)
+    if hook_type is None:
+        raise UpstreamFailed(f"Bolt answered the review with status {status or 'none'}", AdminCode.BOLT_REJECTED)
+    event = TransactionEvent(
+        hook_type=hook_type,
+        transaction_id=answer.id or reference,
+        reference=answer.reference or reference,
+        amount=answer.amount,
+        currency=answer.currency,
+        status=answer.status,
+        display_id=order.order_id,
+        captures=succeeded_captures(answer.captures),
+        source="backoffice",
+    )
+    recorded = _record(store, context, event, _with_reason(f"review {request.decision}", request.reason))
+    result = {"transaction_reference": reference, "decision": request.decision, "status": status}
+    return OperationResult("review", recorded.order, result, recorded.alerts, recorded.pending)
+
+
+# ---------------------------------------------------------------- holds
+def release(
+    context: OperationContext,
+    request: ReleaseHoldsRequest,
+    store: OrderAdminStore,
+    bolt: BoltTransactions,  # noqa: ARG001 - every operation has the same signature
+) -> OperationResult:
+    """Release holds the operator has dealt with (ledgered). A hold whose cause is still in Bolt's facts (a
+    capture above the authorisation, say) cannot be released: it comes back with its cause."""
+    for _ in range(_RECORD_ATTEMPTS):
+        order = load(store, context.order_id)
+        unknown = [reason for reason in request.reasons if reason not in order.hold_reasons]
+        if unknown:
+            raise Conflict(f"The order is not held for {', '.join(unknown)[:200]}", details=_held(order))
+        transition = release_holds(order, request.reasons, _with_reason("release holds", request.note), context.now)
+        kept = [reason for reason in request.reasons if reason in transition.order.hold_reasons]
+        if kept:
+            raise Conflict(
+                f"Bolt's facts still call for {', '.join(kept)}: reconcile or refund first", details=_held(order)
+            )
+        try:
+            store.apply_transition(order, transition)
+        except StaleOrder:
+            continue
+        result = {"released": list(request.reasons)}
+        return OperationResult("release-holds", transition.order, result, tuple(transition.alerts))
+    raise DependencyUnavailable("the order kept changing while releasing its holds")

@@ -168,6 +168,11 @@ class BoltApiClient:
         """POST /v1/merchant/transactions/void: the transaction, cancelled."""
         return self._merchant_action("void", reference, {}, idempotency_key, merchant_event_id)
 
+    def review(self, reference: str, decision: str, idempotency_key: str) -> dict[str, Any]:
+        """POST /v1/merchant/transactions/review: approve or reject a reversibly rejected payment (§5.6)."""
+        body = {"transaction_reference": reference, "decision": decision}
+        return self._transaction_action("/v1/merchant/transactions/review", body, idempotency_key)
+
     def _merchant_action(
         self,
         action: str,
