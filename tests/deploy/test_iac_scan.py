@@ -47,7 +47,8 @@ def test_every_queue_and_table_is_encrypted_at_rest() -> None:
 
 def test_every_function_has_a_concurrency_cap() -> None:
     """Instead of CKV_AWS_115: API functions are capped by the stage's throttles, queue consumers by their event
-    source's MaximumConcurrency, the stream publisher by its shards; the transaction webhook reserves its own."""
+    source's MaximumConcurrency, the stream publisher by its shards, the scheduled reconciler by its reservation of
+    one (runs never overlap); the transaction webhook reserves its own."""
     document = load_template()
     settings = document["Resources"]["BoltApi"]["Properties"]["MethodSettings"]
     assert any(s["ResourcePath"] == "/*" and s["HttpMethod"] == "*" and s["ThrottlingRateLimit"] for s in settings)
@@ -58,6 +59,8 @@ def test_every_function_has_a_concurrency_cap() -> None:
         if kinds == {"SQS"}:
             for event in events:
                 assert event["Properties"]["ScalingConfig"]["MaximumConcurrency"] >= 2, logical_id
+        elif kinds == {"ScheduleV2"}:
+            assert function["Properties"]["ReservedConcurrentExecutions"] == 1, logical_id
         else:
             assert kinds <= {"Api", "DynamoDB"}, logical_id
     reserved = document["Resources"]["TransactionWebhookFunction"]["Properties"]["ReservedConcurrentExecutions"]

@@ -144,15 +144,29 @@ def test_no_policy_template_and_no_crud_grant() -> None:
         for statement in our_statements(function):
             actions = set(as_list(statement["Action"]))
             assert check(not actions & {"dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:PartiQLDelete"})
-            if "dynamodb:DeleteItem" in actions:  # only Powertools idempotency records may be deleted
-                assert check(ref_name(statement["Resource"]) == "IdempotencyTable"), (logical_id, statement)
+            if "dynamodb:DeleteItem" in actions:  # idempotency records, and the attention markers only
+                assert check(deletes_only_records_or_markers(statement)), (logical_id, statement)
 
 
-def test_deleting_is_only_granted_on_idempotency_records() -> None:
+ATTENTION_MARKERS = {"WAITING#*", "PENDING#*"}
+
+
+def deletes_only_records_or_markers(statement: dict[str, Any]) -> bool:
+    """DeleteItem on Powertools' idempotency records, or on the orders table restricted by partition key to the
+    attention markers (webhooks waiting for their order, back-office answers not applied yet): never an order."""
+    table = ref_name(statement["Resource"])
+    if table == "IdempotencyTable":
+        return True
+    leading = statement.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys", [])
+    only_deletes = as_list(statement["Action"]) == ["dynamodb:DeleteItem"]
+    return table == "OrdersTable" and only_deletes and bool(leading) and set(leading) <= ATTENTION_MARKERS
+
+
+def test_deleting_is_only_granted_on_idempotency_records_and_attention_markers() -> None:
     for logical_id, function in functions_of(template()).items():
         for statement in our_statements(function):
             if "dynamodb:DeleteItem" in as_list(statement["Action"]):
-                assert check(ref_name(statement["Resource"]) == "IdempotencyTable"), logical_id
+                assert check(deletes_only_records_or_markers(statement)), logical_id
 
 
 def test_the_only_wildcards_are_the_managed_policies_sam_attaches(translated: dict[str, Any]) -> None:

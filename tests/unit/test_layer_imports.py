@@ -29,6 +29,7 @@ HOOK_MODULES = {  # the module that holds each hook's models, rules and route
 PRICING = {"shipping", "tax", "shipping_and_tax", "discounts", "order_create", "universal"}
 CARTS = {"discounts", "order_create", "cart_update", "universal", "storefront"}
 WORKERS = {"outbox_publisher", "confirmation_email", "fulfilment"}
+PAYMENTS = {"transaction_webhook", "order_admin", "reconciler"}
 # Module -> the only functions that may load it at cold start.
 USED_BY = {
     "bolt_merchant.bolt.cart": PRICING | {"cart_update", "transaction_webhook"},
@@ -42,10 +43,12 @@ USED_BY = {
     "bolt_merchant.checkout.shipping": {"shipping", "tax", "shipping_and_tax", "universal"},
     "bolt_merchant.checkout.universal": {"universal"},
     "bolt_merchant.checkout.storefront": {"storefront"},
-    "bolt_merchant.orders.models": {"order_create", "universal", "transaction_webhook", "order_admin", *WORKERS},
-    "bolt_merchant.orders.table": {"order_create", "universal", "transaction_webhook", "order_admin", *WORKERS},
-    "bolt_merchant.payments.transactions": {"transaction_webhook", "order_admin"},
-    "bolt_merchant.payments.store": {"transaction_webhook", "order_admin"},
+    "bolt_merchant.orders.models": {"order_create", "universal", *PAYMENTS, *WORKERS},
+    "bolt_merchant.orders.table": {"order_create", "universal", *PAYMENTS, *WORKERS},
+    "bolt_merchant.payments.transactions": PAYMENTS,
+    "bolt_merchant.payments.store": PAYMENTS,
+    "bolt_merchant.payments.reconcile": {"order_admin", "reconciler"},
+    "bolt_merchant.payments.recovery": set(),  # imported on a first recovery
     "bolt_merchant.payments.webhook": {"transaction_webhook"},
     "bolt_merchant.payments.card_events": {"credit_card_webhook"},
     "bolt_merchant.backoffice.models": {"order_admin"},
@@ -102,7 +105,7 @@ def loaded_modules(function_dir: str) -> frozenset[str]:
 
 
 def test_every_function_is_checked() -> None:
-    assert set(_specs()) >= set(HOOK_MODULES) | WORKERS | {"universal", "storefront", "order_admin"}
+    assert set(_specs()) >= set(HOOK_MODULES) | WORKERS | PAYMENTS | {"universal", "storefront"}
 
 
 @pytest.mark.parametrize("function_dir", sorted(_specs()))
