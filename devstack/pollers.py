@@ -9,6 +9,9 @@ up to BatchSize messages per invocation, every message not reported in batchItem
 back after the queue's visibility timeout (LOCAL_SQS_RETRY_SECONDS=<n>: after n seconds), and after maxReceiveCount
 moto's redrive moves them to the DLQ.
 
+Schedules (ScheduleV2, rate expressions): the function invoked at that rate with an empty event (LOCAL_SCHEDULE_SECONDS
+overrides every rate), or at once through `run_schedule` (POST /_local/schedules/<function logical id>).
+
 Refused at start-up, so that a template change the local stack cannot honour fails loudly: any other filter operator,
 event property or event type. Not modelled: several or closing shards (moto's stream has one that never closes),
 message and binary attributes, long polls (moto serves one call at a time, devstack/aws.py).
@@ -43,7 +46,9 @@ PROPERTIES = {
     "DynamoDB": {"Stream", "StartingPosition", "BatchSize", "MaximumBatchingWindowInSeconds", "FilterCriteria"}
     | {"BisectBatchOnFunctionError", "MaximumRetryAttempts", "FunctionResponseTypes", "DestinationConfig"},
     "SQS": {"Queue", "BatchSize", "FunctionResponseTypes", "ScalingConfig"},
+    "ScheduleV2": {"ScheduleExpression", "RetryPolicy"},
 }
+_RATE_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
 IDLE_MIN_SECONDS, IDLE_MAX_SECONDS, MAX_BACKOFF_SECONDS = 0.05, 0.5, 1.0
 _CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
 
@@ -98,6 +103,7 @@ class Source:
     patterns: tuple[dict[str, Any], ...] = ()  # none: every record
     on_failure_queue_id: str | None = None
     max_concurrency: int | None = None
+    every_seconds: float = 0.0  # ScheduleV2: the rate (LOCAL_SCHEDULE_SECONDS overrides it)
 
     def accepts(self, record: Mapping[str, Any]) -> bool:
         return not self.patterns or any(matches(pattern, record) for pattern in self.patterns)
@@ -119,6 +125,8 @@ def _source(function_id: str, event_name: str, kind: str, props: Mapping[str, An
     if on_failure and (set(props["DestinationConfig"]) != {"OnFailure"} or on_failure.get("Type") != "SQS"):
         raise UnsupportedEventSource(f"{what}: only an SQS OnFailure destination is played locally")
     report = props.get("FunctionResponseTypes", []) == ["ReportBatchItemFailures"]
+    if kind == "ScheduleV2":
+        return Source(kind, what, function_id, "", 0, False, every_seconds=_rate_seconds(props, what))
     if kind == "SQS":
         if (batch_size := int(props.get("BatchSize", 10))) > 10:
             raise UnsupportedEventSource(f"{what}: a BatchSize over 10 (with a batching window) is not played locally")
@@ -143,6 +151,18 @@ def _source(function_id: str, event_name: str, kind: str, props: Mapping[str, An
         patterns=patterns,
         on_failure_queue_id=_get_att(on_failure["Destination"], "Arn", what) if on_failure else None,
     )
+
+
+def _rate_seconds(props: Mapping[str, Any], what: str) -> float:
+    """rate(<n> <unit>) as seconds; LOCAL_SCHEDULE_SECONDS=<n> runs every schedule that often instead."""
+    override = os.environ.get("LOCAL_SCHEDULE_SECONDS", "").strip()
+    if override:
+        return float(override)
+    expression = props.get("ScheduleExpression")
+    value, _, unit = str(expression).removeprefix("rate(").removesuffix(")").partition(" ")
+    if not (isinstance(expression, str) and expression.startswith("rate(") and value.isdigit() and unit in _RATE_UNITS):
+        raise UnsupportedEventSource(f"{what}: only rate(<n> <unit>) schedules are played locally, got {expression!r}")
+    return float(int(value) * _RATE_UNITS[unit])
 
 
 def event_sources(specs: Iterable[FunctionSpec]) -> list[Source]:
@@ -343,6 +363,28 @@ class QueuePoller(Poller):
         )
 
 
+class SchedulePoller(Poller):
+    """One ScheduleV2 event: the function invoked every `every_seconds`, as EventBridge Scheduler would (with no
+    input: an empty event). `run_now()` invokes it at once and returns what it answered (make reconcile)."""
+
+    def __init__(self, source: Source, function: Any) -> None:
+        super().__init__(source.name, function)
+        self.source = source
+        self._due = time.monotonic() + source.every_seconds
+        self._lock = threading.Lock()
+
+    def poll_once(self) -> bool:
+        if time.monotonic() < self._due:
+            return False
+        self.run_now()
+        return True
+
+    def run_now(self, event: dict[str, Any] | None = None) -> Any:
+        with self._lock:  # one run at a time, like the deployed function's reserved concurrency of 1
+            self._due = time.monotonic() + self.source.every_seconds
+            return self.function.invoke(event or {})
+
+
 # ---------------------------------------------------------------- the LocalStack service
 class EventSourcePollers:
     """Every DynamoDB and SQS event source of the template, polled from background threads."""
@@ -358,6 +400,9 @@ class EventSourcePollers:
         streams = session.client("dynamodbstreams", config=_CLIENT_CONFIG)
         for source in event_sources(stack.specs):
             pool = stack.functions[source.function_id]
+            if source.kind == "ScheduleV2":
+                self.pollers.append(SchedulePoller(source, pool))
+                continue
             if source.kind == "DynamoDB":  # its StartingPosition is taken now, before the API takes requests
                 arn = dynamodb.describe_table(TableName=stack.tables[source.resource_id])["Table"]["LatestStreamArn"]
                 failure_queue = stack.queue_urls.get(source.on_failure_queue_id or "")
@@ -394,6 +439,13 @@ class EventSourcePollers:
                 return
             time.sleep(0.05)
         raise TimeoutError(f"not drained after {timeout}s: {'; '.join(self._leftovers()) or 'pollers still busy'}")
+
+    def run_schedule(self, function_id: str, event: dict[str, Any] | None = None) -> Any:
+        """Run a function's schedule now (the local stand-in for invoking a scheduled function by hand)."""
+        for poller in self.pollers:
+            if isinstance(poller, SchedulePoller) and poller.source.function_id == function_id:
+                return poller.run_now(event)
+        raise KeyError(function_id)
 
     def _leftovers(self) -> list[str]:
         """What is left, once per event source (a queue's consumers all see the same queue)."""

@@ -12,6 +12,7 @@ SES (sent emails: devstack/ses.py); fulfilment hand-offs go to `stack.oms_sink` 
 OmsEndpointUrl or LOCAL_OMS_URL is given.
 """
 
+import json
 import os
 import sys
 import threading
@@ -186,8 +187,28 @@ class LocalStack:
             self.functions[spec.logical_id] = FunctionPool(spec, identity, self.containers)
 
     def _routes(self) -> list[Route]:
-        return [
+        routes = [
             Route(route.method, route.path, self.functions[spec.logical_id], iam_auth=route.auth == "AWS_IAM")
             for spec in self.specs
             for route in spec.routes
         ]
+        return [*routes, Route("POST", "/_local/schedules/{function}", ScheduleRunner(self))]
+
+
+class ScheduleRunner:
+    """POST /_local/schedules/<function logical id> [body: the event]: run a scheduled function now and answer what
+    it returned (local only; deployed, `make reconcile` invokes the function through Lambda)."""
+
+    def __init__(self, stack: LocalStack) -> None:
+        self._stack = stack
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        function_id = str((event.get("pathParameters") or {}).get("function", ""))
+        body = json.loads(event["body"]) if event.get("body") else {}
+        if self._stack.pollers is None:
+            return {"statusCode": 409, "body": json.dumps({"message": "schedules are off (LOCAL_POLLERS=0)"})}
+        try:
+            result = self._stack.pollers.run_schedule(function_id, body if isinstance(body, dict) else {})
+        except KeyError:
+            return {"statusCode": 404, "body": json.dumps({"message": f"no schedule for {function_id[:64]}"})}
+        return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(result)}

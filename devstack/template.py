@@ -147,6 +147,16 @@ def resources_of_type(template: Mapping[str, Any], resource_type: str) -> dict[s
     return {lid: res for lid, res in template["Resources"].items() if res["Type"] == resource_type}
 
 
+def _scheduled(event: dict[str, Any], resolver: LocalResolver) -> dict[str, Any]:
+    """A schedule's expression resolved (it names a template parameter); other events keep their !GetAtt forms,
+    which the pollers map to the local resources."""
+    if event["Type"] != "ScheduleV2":
+        return event
+    properties = dict(event.get("Properties", {}))
+    properties["ScheduleExpression"] = resolver.resolve(properties.get("ScheduleExpression"))
+    return {**event, "Properties": properties}
+
+
 def function_specs(template: Mapping[str, Any], resolver: LocalResolver) -> list[FunctionSpec]:
     globals_env = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
     specs = []
@@ -170,7 +180,7 @@ def function_specs(template: Mapping[str, Any], resolver: LocalResolver) -> list
                 handler=props["Handler"],
                 environment={k: str(resolver.resolve(v)) for k, v in env.items()},
                 routes=routes,
-                events={name: event for name, event in events.items() if event["Type"] != "Api"},
+                events={name: _scheduled(event, resolver) for name, event in events.items() if event["Type"] != "Api"},
             )
         )
     return specs

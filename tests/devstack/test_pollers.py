@@ -21,6 +21,7 @@ from devstack.pollers import (
     EventSourcePollers,
     Poller,
     QueuePoller,
+    SchedulePoller,
     Source,
     StreamPoller,
     UnsupportedEventSource,
@@ -69,6 +70,34 @@ def test_the_templates_event_sources_are_read_with_their_settings() -> None:
     )
     assert (confirmation.report_item_failures, confirmation.max_concurrency) == (True, 5)
     assert (fulfilment.resource_id, fulfilment.batch_size, fulfilment.max_concurrency) == ("FulfilmentQueue", 5, 5)
+    reconciler = sources["ReconcilerFunction"]
+    assert (reconciler.kind, reconciler.every_seconds) == ("ScheduleV2", 15 * 60)  # the template's default rate
+
+
+def test_a_schedule_runs_at_its_rate_and_on_demand(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOCAL_SCHEDULE_SECONDS", "0.05")
+    schedule = {"Type": "ScheduleV2", "Properties": {"ScheduleExpression": "rate(1 day)"}}
+    [source] = event_sources([spec_with(schedule)])
+    calls: list[dict[str, Any]] = []
+
+    class Function:
+        def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+            calls.append(event)
+            return {"checked": len(calls)}
+
+    poller = SchedulePoller(source, Function())
+    assert poller.poll_once() is False  # not due yet
+    time.sleep(0.06)
+    assert poller.poll_once() is True
+    assert poller.run_now({"order_id": "BO-1"}) == {"checked": 2}
+    assert calls == [{}, {"order_id": "BO-1"}]
+
+
+@pytest.mark.parametrize("expression", ["cron(0 * * * ? *)", "rate(5 fortnights)", "rate(x minutes)"])
+def test_a_schedule_other_than_a_rate_is_refused(expression: str) -> None:
+    event = {"Type": "ScheduleV2", "Properties": {"ScheduleExpression": expression}}
+    with pytest.raises(UnsupportedEventSource, match="only rate"):
+        event_sources([spec_with(event)])
 
 
 STREAM = {"Stream": {"Fn::GetAtt": ["OrdersTable", "StreamArn"]}}
@@ -483,6 +512,7 @@ def test_each_queue_gets_one_consumer_per_container_up_to_its_maximum_concurrenc
         + [f"ConfirmationEmailFunction.Queue#{n}" for n in range(1, 5)]  # ScalingConfig MaximumConcurrency 5
         + ["FulfilmentFunction.Queue"]
         + [f"FulfilmentFunction.Queue#{n}" for n in range(1, 5)]  # ScalingConfig MaximumConcurrency 5
+        + ["ReconcilerFunction.Schedule"]
     )
     assert str(left.value).count("FulfilmentFunction.Queue: queue holds 1 visible") == 1
 
