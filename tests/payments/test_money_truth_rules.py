@@ -25,6 +25,7 @@ from bolt_merchant.payments.transactions import (
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 TOTAL = 1000
+PAID = {"phase": "authorized", "authorized": TOTAL, "captured": TOTAL, "status": "captured"}
 REFERENCE = "RF-1"
 
 
@@ -241,10 +242,34 @@ def test_an_operator_releases_a_recorded_contradiction() -> None:
     [
         ({}, NOW - timedelta(hours=1)),  # created two hours ago, every hour: due an hour ago
         ({"reconciled_at": NOW, "reconcile_checks": 2}, NOW + timedelta(hours=4)),  # backs off
-        ({"phase": "authorized", "authorized": TOTAL, "captured": TOTAL, "status": "captured"}, None),
+        (  # paid in full: still asked about after its last change, at the same back-off
+            {**PAID, "reconcile_checks": 4},
+            NOW - timedelta(hours=2) + timedelta(hours=16),
+        ),
+        (  # ... until it has been asked SETTLED_CHECKS times
+            {**PAID, "reconcile_checks": 5},
+            None,
+        ),
+        (
+            {"phase": "authorized", "authorized": TOTAL, "reconcile_checks": 9},
+            NOW - timedelta(hours=2) + timedelta(days=1),
+        ),
         ({"holds": [Hold(reason="recovered_unknown_cart", since=NOW)], "reconciled_at": NOW - timedelta(days=1)}, NOW),
     ],
-    ids=["open", "backing-off", "settled", "new-hold"],
+    ids=["open", "backing-off", "settled", "settled-and-checked", "open-at-most-daily", "new-hold"],
 )
 def test_when_reconciliation_looks_at_an_order(changes: dict[str, object], due: datetime | None) -> None:
     assert attention_due(order(**changes), timedelta(hours=1)) == due
+
+
+def test_a_change_to_a_settled_order_starts_reconciliation_checks_over() -> None:
+    """A credit made in Bolt's dashboard long after the order settled is asked about again: the change resets the
+    count of checks, so a lost webhook about a later change is still caught by reconciliation."""
+    paid, _ = apply(authorised(), event("capture", captures=(CaptureInfo("CA-1", TOTAL),)))
+    checked = paid.model_copy(update={"reconcile_checks": 5, "reconciled_at": NOW})
+    assert attention_due(checked, timedelta(hours=1)) is None
+
+    after, _ = apply(checked, event("credit", transaction_id="TX-credit-1", amount=300))
+
+    assert after.reconcile_checks == 0
+    assert attention_due(after, timedelta(hours=1)) == NOW + timedelta(hours=1)

@@ -150,18 +150,22 @@ class OutboxEvent(OwnModel):
 
 _TOLERANCE_CENTS = 1
 _LONGEST_RECHECK = timedelta(days=1)
+# A settled order (paid, refunded or cancelled, not held) is still asked about this many times after its last
+# change (at 1, 2, 4, 8 and 16 times RECONCILE_AFTER with the default hour): a webhook Bolt gave up on, or a change
+# made in Bolt's dashboard, shows up within a day.
+SETTLED_CHECKS = 5
 
 
 def attention_due(order: Order, every: timedelta) -> datetime | None:
-    """When reconciliation should next ask Bolt about this order; None once it needs nobody (paid and settled,
-    refunded or cancelled, and not held). A new hold is due at once; otherwise checks back off from `every`,
-    doubling after each check that found nothing new, up to a day."""
+    """When reconciliation should next ask Bolt about this order; None once it needs nobody (settled, not held,
+    and checked SETTLED_CHECKS times since its last change). A new hold is due at once; otherwise checks back off
+    from `every`, doubling after each check that found nothing new, up to a day."""
     open_payment = order.phase in ("pending_payment", "review") or (
         order.phase == "authorized"
         and not order.authorization_closed
         and order.captured + _TOLERANCE_CENTS < order.authorized
     )
-    if not order.holds and not open_payment:
+    if not order.holds and not open_payment and order.reconcile_checks >= SETTLED_CHECKS:
         return None
     last = order.reconciled_at or order.created_at
     due: datetime = last + min(every * 2 ** min(order.reconcile_checks, 10), _LONGEST_RECHECK)

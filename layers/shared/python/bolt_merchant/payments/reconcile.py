@@ -12,7 +12,7 @@ the error: no fact is ever invented.
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, cast
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -127,9 +127,7 @@ def _apply(store: ReconcileStore, order_id: str, event: TransactionEvent, now: d
             return False
         transition = apply_event(order, event, now)
         changed = bool(transition.ledger)
-        if changed:
-            transition.order = transition.order.model_copy(update={"reconcile_checks": 0})
-        elif event.source == "reconcile":
+        if not changed and event.source == "reconcile":
             transition.order = order.model_copy(
                 update={
                     "version": order.version + 1,
@@ -242,11 +240,12 @@ def reconcile_due(
     *,
     limit: int,
     time_left: Callable[[], float],
+    ahead: timedelta = timedelta(0),
 ) -> RunSummary:
-    """Up to `limit` due items, oldest first, while more than a few seconds are left. A failure on one item is
-    recorded and the run goes on; the item stays due, so the next run tries again."""
+    """Up to `limit` items due by now + `ahead`, oldest first, while more than a few seconds are left. A failure
+    on one item is recorded and the run goes on; the item stays due, so the next run tries again."""
     summary = RunSummary()
-    page = store.attention(limit, due_before=now, newest_first=False)
+    page = store.attention(limit, due_before=now + ahead, newest_first=False)
     for item in page.items:
         if time_left() < 5.0:
             break
@@ -265,9 +264,21 @@ def reconcile_due(
     return summary
 
 
+MAX_AHEAD = timedelta(days=7)
+
+
+def _ahead(event: Any) -> timedelta:
+    """The run's look-ahead: a whole number of seconds up to MAX_AHEAD; anything else is none."""
+    seconds = event.get("ahead_seconds") if isinstance(event, dict) else None
+    if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 0:
+        return timedelta(0)
+    return min(timedelta(seconds=seconds), MAX_AHEAD)
+
+
 def reconciler_function() -> LambdaHandler:
     """The scheduled reconciler (EventBridge, RECONCILE_SCHEDULE) and `make reconcile`: {} runs a pass over what is
-    due; {"order_id": "..."} reconciles one order now."""
+    due; {"ahead_seconds": N} also takes what falls due in the next N seconds (after an incident: every open
+    order now); {"order_id": "..."} reconciles one order now."""
 
     @logger.inject_lambda_context(clear_state=True)
     @tracer.capture_lambda_handler(capture_response=False)
@@ -290,6 +301,7 @@ def reconciler_function() -> LambdaHandler:
                 now(),
                 limit=settings().reconcile_batch_size,
                 time_left=lambda: context.get_remaining_time_in_millis() / 1000,
+                ahead=_ahead(event),
             )
         for name, number in summary.outcomes.items():
             metrics.add_metric(name=f"Reconcile{name.title().replace('_', '')}", unit=MetricUnit.Count, value=number)

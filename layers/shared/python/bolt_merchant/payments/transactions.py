@@ -359,6 +359,7 @@ class _Builder:
         self.values["refunded"] = sum(self.values["credits"].values())
         self.values["version"] = self.before.version + 1
         self.values["updated_at"] = self.now
+        self.values["reconcile_checks"] = 0  # a change starts reconciliation's checks over
         if self.event.source == "reconcile":
             self.values["reconciled_at"] = self.now
         order = Order.model_validate({**self.values, "status": "pending_payment"})
