@@ -8,26 +8,39 @@ Bolt API (what BoltApiClient calls; `X-Api-Key` must be the stack's key and ever
                                                skip_hook_notification?}  -> the transaction with its captures
   POST /v1/merchant/transactions/credit       same body -> the new cc_credit transaction
   POST /v1/merchant/transactions/void         {transaction_reference | transaction_id, skip_hook_notification?}
+  POST /v1/merchant/transactions/review       {transaction_reference, decision: approve | reject,
+                                               skip_hook_notification?}  -> the transaction (§5.6)
   POST /v1/merchant/track_shipment            {transaction_reference, tracking_number, carrier, items?}
 Rules: captures never exceed what is left of the authorisation, credits never exceed what was captured and not yet
 refunded, currencies must match, a void needs an uncaptured (or partly captured) authorisation; refusals are 422 with
 Bolt's error body {"errors": [{code, message}], "result": {"success": false}}. A partial capture leaves the
-transaction `authorized`; the last one makes it `completed`. Actions without skip_hook_notification send their
-webhook (capture, credit, void) shortly after answering, as Bolt does.
+transaction `authorized`; the last one makes it `completed`. Review needs a `rejected_reversible` payment: approve
+authorises it, reject makes it `rejected_irreversible`. Actions without skip_hook_notification send their webhook
+(capture, credit, void, auth or rejected_irreversible) shortly after answering, as Bolt does. Transaction details
+list the payment's refunds in refund_transactions.
 Idempotency-Key (POST): the same key and request answer the first answer again with `Idempotent-Replayed: true`; the
 same key while the first request is still running answers 409; the same key for another request answers 422.
 
 Authorisations (how a shopper's payment reaches the fake; the Bolt simulator and the tests use it):
   POST /_fake/authorize  {order_token? , cart?, amount?, currency?, display_id?, auto_capture?: false,
-                          webhooks?: ["auth"]}
+                          review?: false, webhooks?: ["auth"]}
   creates an authorised cc_payment transaction for the order token's cart (fields of `cart` override it; with no
   token, `cart` is the whole cart) for `amount` (default: the cart's total_amount, which must then be the order total
   including shipping and tax), then sends the listed webhooks (e.g. ["pending", "auth"]; ["payment"] when
-  auto_capture) to the merchant's webhook URL and reports how they were answered.
+  auto_capture; ["rejected_reversible"] when `review`, which leaves the payment flagged for a merchant's review)
+  to the merchant's webhook URL and reports how they were answered.
 
 Control API (no API key):
-  POST   /_fake/transactions/{reference}/capture  {amount, webhook?: false}  a capture made in Bolt's dashboard
+  POST   /_fake/transactions/{reference}/{capture|void|credit}  {amount?, webhook?: false}
+         a change made in Bolt's dashboard (Bolt's rules apply): the merchant hears of it only if webhook is true
   POST   /_fake/webhooks   {reference, type}  send that transaction's webhook now (replays, echoes, late events)
+  POST   /_fake/webhook-faults  {action: drop | hold | duplicate, count?: 1, reference?, type?}
+         the next `count` webhooks (of that payment, by its reference, id or cart's order_reference, and of that
+         type, if given) are dropped (never delivered, as when Bolt gives up), held (kept until released: a delay,
+         and a reordering) or delivered twice
+  DELETE /_fake/webhook-faults
+  POST   /_fake/webhooks/release  {seed?}  deliver every held webhook now (shuffled with `seed`, if given)
+  GET    /_fake/ledger     every payment as Bolt knows it: status, amount, captures and credits by id
   POST   /_fake/faults     {status?, count?: 1, path?: "/v1/...", body?, after?: false, delay?: 0}
          the next `count` Bolt API calls whose path starts with `path` answer `status` (with Bolt's error body
          unless `body` is given) without doing anything. after: true processes the call first and only then answers
@@ -38,7 +51,7 @@ Control API (no API key):
   GET    /_fake/calls      every Bolt API call received (method, path, idempotency_key, nonce, api_key_ok, status
                            (null while in progress), replayed, body)
   DELETE /_fake/calls
-  GET    /_fake/webhooks   every webhook sent and its answer
+  GET    /_fake/webhooks   every webhook sent (or dropped, or held) and its answer
 
 Transactions and webhooks are built by devstack/bolt_payloads.py: webhooks are the v2 envelope {type, object:
 "transaction", data}, signed with the stack's signing secret in X-Bolt-Hmac-Sha256, POSTed to `webhook_url` or
@@ -48,6 +61,7 @@ handed to `deliver`.
 import hashlib
 import json
 import os
+import random
 import secrets
 import sys
 import threading
@@ -61,7 +75,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from devstack.bolt_payloads import Ids, bolt_headers, credit_transaction, php_style_json, transaction, webhook
+from devstack.bolt_payloads import Ids, bolt_headers, credit_transaction, money, php_style_json, transaction, webhook
 from devstack.settings import DEFAULT_API_KEY, DEFAULT_SIGNING_SECRET, HOST
 
 PORT_VARIABLE = "FAKE_BOLT_PORT"  # 0 or unset: a free port
@@ -150,10 +164,55 @@ class FakeTransaction:
                 "date": self.date
             }
         view |= {"capture": view["captures"][-1] if view["captures"] else None, "timeline": []}
-        view["refund_transaction_ids"] = [credit.id for credit in self.credits]
+        view["refund_transaction_ids"] = [credit.id for credit in payment.credits]
+        view["refund_transactions"] = [credit.refund_view() for credit in payment.credits]
         if self.void_cause:
             view["void"] = {"status": "succeeded", "cause": self.void_cause, "void": None}
         return view
+
+    def refund_view(self) -> dict[str, Any]:
+        """A refund as transaction details list it under refund_transactions."""
+        return {
+            "id": self.id,
+            "type": "cc_credit",
+            "reference": self.reference,
+            "status": self.status,
+            "amount": money(self.amount, self.currency),
+            "credit": {"status": "succeeded"},
+        }
+
+    def ledger(self) -> dict[str, Any]:
+        """The payment as Bolt's books hold it (GET /_fake/ledger)."""
+        return {
+            "reference": self.reference,
+            "id": self.id,
+            "order_reference": self.cart.get("order_reference"),
+            "status": self.status,
+            "amount": self.amount,
+            "currency": self.currency,
+            "captures": {str(capture["id"]): int(capture["amount"]) for capture in self.captures},
+            "credits": {credit.id: credit.amount for credit in self.credits},
+        }
+
+    def matches(self, name: str) -> bool:
+        return name in (self.reference, self.id, self.cart.get("order_reference"))
+
+
+WEBHOOK_ACTIONS = ("drop", "hold", "duplicate")
+
+
+@dataclass
+class WebhookFault:
+    action: str  # one of WEBHOOK_ACTIONS
+    count: int = 1
+    reference: str | None = None  # the payment's reference or id, or its cart's order_reference
+    type: str | None = None
+
+    def applies(self, txn: "FakeTransaction", kind: str) -> bool:
+        payment = txn.source or txn
+        return (self.reference is None or payment.matches(self.reference) or txn.matches(self.reference)) and (
+            self.type is None or self.type == kind
+        )
 
 
 @dataclass
@@ -209,6 +268,8 @@ class FakeBolt:
         self._by_id: dict[str, FakeTransaction] = {}
         self._keys: dict[str, _KeyedRequest] = {}
         self._faults: list[Fault] = []
+        self._webhook_faults: list[WebhookFault] = []
+        self._held: list[tuple[dict[str, Any], bytes]] = []  # (its record, the raw webhook) until released
         self._nonces: deque[str] = deque(maxlen=_SEEN_NONCES)
         self._nonce_set: set[str] = set()
         self._lock = threading.RLock()
@@ -283,6 +344,7 @@ class FakeBolt:
         currency: str | None = None,
         display_id: str | None = None,
         auto_capture: bool = False,
+        review: bool = False,
         webhooks: list[str] | None = None,
     ) -> dict[str, Any]:
         """An authorised payment for the token's cart (see the module docstring); sends its webhooks."""
@@ -307,31 +369,97 @@ class FakeBolt:
                 cart=merged,
                 token=order_token,
             )
-            if auto_capture:
+            if review:
+                txn.status = "rejected_reversible"
+            elif auto_capture:
                 txn.captures.append({"id": _IDS.public_id("CA"), "status": "succeeded", "amount": total})
                 txn.status = "completed"
             self._remember(txn)
             view = txn.view()
-        kinds = webhooks if webhooks is not None else ["payment" if auto_capture else "auth"]
+        default = "rejected_reversible" if review else "payment" if auto_capture else "auth"
+        kinds = webhooks if webhooks is not None else [default]
         sent = [self.send_webhook(txn.reference, kind) for kind in kinds]
         return {"transaction": view, "webhooks": sent}
 
-    def capture_out_of_band(self, reference: str, amount: int, webhook: bool = False) -> dict[str, Any]:
-        """A capture made in Bolt's dashboard: Bolt knows it, the merchant only if the webhook is sent."""
+    def dashboard(
+        self, reference: str, action: str, amount: int | None = None, webhook: bool = False
+    ) -> dict[str, Any]:
+        """A capture, void or credit made in Bolt's dashboard, under Bolt's rules: Bolt knows it, the merchant only
+        if the webhook is sent. Answers the transaction as Bolt's API would (the new credit, for a credit)."""
+        if action not in ("capture", "void", "credit"):
+            raise BoltRefusal(404, INVALID_INPUT, f"no dashboard action {action!r}")
         with self._lock:
             txn = self._find(reference)
-            self._capture(txn, amount, txn.currency)
-            view = txn.view()
+            body = {"transaction_reference": reference, "amount": amount, "currency": txn.currency}
+            changed = {"capture": self._capture_change, "void": self._void_change, "credit": self._credit_change}
+            result = changed[action](txn, body)
+            view = result.view()
         if webhook:
-            self.send_webhook(reference, "capture")
+            self.send_webhook(result.reference, action)
         return view
 
     def send_webhook(self, reference: str, kind: str) -> dict[str, Any]:
-        """Send `kind` for the transaction now, signed; returns {type, reference, status, body}."""
+        """Send `kind` for the transaction now, signed, unless a webhook fault drops or holds it; returns {type,
+        reference, status, body} (status None: not delivered; `fault` says why)."""
         with self._lock:
             txn = self._find(reference)
             status = {"pending": "pending", "rejected_reversible": "rejected_reversible"}.get(kind)
             raw = php_style_json(webhook(kind, txn.view(status)))
+            fault = self._take_webhook_fault(txn, kind)
+        record: dict[str, Any] = {"type": kind, "reference": reference, "status": None, "body": None}
+        if fault is not None:
+            record["fault"] = fault.action
+        if fault is not None and fault.action == "drop":
+            with self._lock:
+                self.webhooks.append(record)
+            return record
+        if fault is not None and fault.action == "hold":
+            with self._lock:
+                self._held.append((record, raw))
+                self.webhooks.append(record)
+            return record
+        self._deliver(record, raw)
+        if fault is not None and fault.action == "duplicate":
+            self._deliver({**record, "fault": "duplicate (second delivery)"}, raw)
+        return record
+
+    def release_webhooks(self, seed: int | None = None) -> list[dict[str, Any]]:
+        """Deliver every held webhook now, in the order held or shuffled with `seed`; returns their records."""
+        with self._lock:
+            held, self._held = self._held, []
+        if seed is not None:
+            random.Random(seed).shuffle(held)  # noqa: S311 - an arrival order, not a secret
+        for record, raw in held:
+            self._deliver(record, raw)
+        return [record for record, _ in held]
+
+    def inject_webhook_fault(
+        self, action: str, *, count: int = 1, reference: str | None = None, type: str | None = None
+    ) -> None:
+        if action not in WEBHOOK_ACTIONS:
+            raise ValueError(f"webhook fault action must be one of {WEBHOOK_ACTIONS}")
+        with self._lock:
+            self._webhook_faults.append(WebhookFault(action, count, reference, type))
+
+    def clear_webhook_faults(self) -> None:
+        with self._lock:
+            self._webhook_faults.clear()
+
+    def ledger(self) -> list[dict[str, Any]]:
+        """Every payment (not its refunds, which it lists) as Bolt's books hold it."""
+        with self._lock:
+            return [txn.ledger() for txn in self._transactions.values() if txn.type == "cc_payment"]
+
+    def _take_webhook_fault(self, txn: FakeTransaction, kind: str) -> WebhookFault | None:
+        for fault in self._webhook_faults:
+            if fault.applies(txn, kind):
+                fault.count -= 1
+                if fault.count <= 0:
+                    self._webhook_faults.remove(fault)
+                return fault
+        return None
+
+    def _deliver(self, record: dict[str, Any], raw: bytes) -> None:
         headers = bolt_headers(raw, self.signing_secret, trace_id=secrets.token_hex(16))
         answered: tuple[int | None, Any] = (None, None)
         try:
@@ -341,10 +469,10 @@ class FakeBolt:
                 answered = _post(url, raw, headers)
         except OSError as exc:
             answered = (None, {"error": type(exc).__name__})
-        record = {"type": kind, "reference": reference, "status": answered[0], "body": answered[1]}
         with self._lock:
-            self.webhooks.append(record)
-        return record
+            record.update(status=answered[0], body=answered[1])
+            if not any(sent is record for sent in self.webhooks):
+                self.webhooks.append(record)
 
     def _send_later(self, reference: str, kind: str) -> None:
         def send() -> None:
@@ -445,6 +573,7 @@ class FakeBolt:
                 "/v1/merchant/transactions/capture": self._capture_call,
                 "/v1/merchant/transactions/credit": self._credit_call,
                 "/v1/merchant/transactions/void": self._void_call,
+                "/v1/merchant/transactions/review": self._review_call,
                 "/v1/merchant/track_shipment": self._track_shipment_call,
             }
             action = actions.get(path)
@@ -494,52 +623,70 @@ class FakeBolt:
             txn.status = "completed"
         return capture
 
-    def _capture_call(self, body: dict[str, Any]) -> Answer:
+    def _capture_change(self, txn: FakeTransaction, body: Mapping[str, Any]) -> FakeTransaction:
+        self._capture(txn, self._amount(body, txn), str(body.get("currency")))
+        return txn
+
+    def _credit_change(self, txn: FakeTransaction, body: Mapping[str, Any]) -> FakeTransaction:
+        amount = self._amount(body, txn)
+        if txn.type != "cc_payment":
+            raise BoltRefusal(422, FORBIDDEN, "Only payments can be refunded.")
+        if amount > txn.captured - txn.refunded:
+            raise BoltRefusal(422, AMOUNT_TOO_HIGH, "The provided amount is higher than required.")
+        credit = FakeTransaction(
+            id=_IDS.public_id("TA"),
+            reference=_IDS.reference(),
+            type="cc_credit",
+            status="completed",
+            amount=amount,
+            currency=txn.currency,
+            cart=txn.cart,
+            source=txn,
+        )
+        txn.credits.append(credit)
+        self._remember(credit)
+        return credit
+
+    def _void_change(self, txn: FakeTransaction, _body: Mapping[str, Any]) -> FakeTransaction:
+        if txn.type != "cc_payment" or txn.status != "authorized":
+            raise BoltRefusal(422, FORBIDDEN, f"A {txn.status} transaction cannot be voided.")
+        txn.void_cause = "merchant_action"
+        # After a partial capture a void only closes the rest of the authorisation (reference §6.6).
+        txn.status = "completed" if txn.captures else "cancelled"
+        return txn
+
+    def _action_call(
+        self, change: Callable[[FakeTransaction, Mapping[str, Any]], FakeTransaction], kind: str, body: dict[str, Any]
+    ) -> Answer:
+        """A Transactions API action: the change under Bolt's rules, then its webhook unless skipped."""
         with self._lock:
-            txn = self._target(body)
-            amount = self._amount(body, txn)
-            self._capture(txn, amount, str(body.get("currency")))
-            view = txn.view()
+            result = change(self._target(body), body)
+            view = result.view()
         if body.get("skip_hook_notification") is not True:
-            self._send_later(txn.reference, "capture")
+            self._send_later(result.reference, kind)
         return 200, view
+
+    def _capture_call(self, body: dict[str, Any]) -> Answer:
+        return self._action_call(self._capture_change, "capture", body)
 
     def _credit_call(self, body: dict[str, Any]) -> Answer:
-        with self._lock:
-            txn = self._target(body)
-            amount = self._amount(body, txn)
-            if txn.type != "cc_payment":
-                raise BoltRefusal(422, FORBIDDEN, "Only payments can be refunded.")
-            if amount > txn.captured - txn.refunded:
-                raise BoltRefusal(422, AMOUNT_TOO_HIGH, "The provided amount is higher than required.")
-            credit = FakeTransaction(
-                id=_IDS.public_id("TA"),
-                reference=_IDS.reference(),
-                type="cc_credit",
-                status="completed",
-                amount=amount,
-                currency=txn.currency,
-                cart=txn.cart,
-                source=txn,
-            )
-            txn.credits.append(credit)
-            self._remember(credit)
-            view = credit.view()
-        if body.get("skip_hook_notification") is not True:
-            self._send_later(credit.reference, "credit")
-        return 200, view
+        return self._action_call(self._credit_change, "credit", body)
 
     def _void_call(self, body: dict[str, Any]) -> Answer:
+        return self._action_call(self._void_change, "void", body)
+
+    def _review_call(self, body: dict[str, Any]) -> Answer:
+        decision = body.get("decision")
+        if decision not in ("approve", "reject"):
+            raise BoltRefusal(422, INVALID_INPUT, "decision must be approve or reject")
         with self._lock:
             txn = self._target(body)
-            if txn.type != "cc_payment" or txn.status != "authorized":
-                raise BoltRefusal(422, FORBIDDEN, f"A {txn.status} transaction cannot be voided.")
-            txn.void_cause = "merchant_action"
-            # After a partial capture a void only closes the rest of the authorisation (reference §6.6).
-            txn.status = "completed" if txn.captures else "cancelled"
+            if txn.type != "cc_payment" or txn.status != "rejected_reversible":
+                raise BoltRefusal(422, FORBIDDEN, f"A {txn.status} transaction cannot be reviewed.")
+            txn.status = "authorized" if decision == "approve" else "rejected_irreversible"
             view = txn.view()
         if body.get("skip_hook_notification") is not True:
-            self._send_later(txn.reference, "void")
+            self._send_later(txn.reference, "auth" if decision == "approve" else "rejected_irreversible")
         return 200, view
 
     def _track_shipment_call(self, body: dict[str, Any]) -> Answer:
@@ -578,13 +725,33 @@ class FakeBolt:
                 currency=body.get("currency"),
                 display_id=body.get("display_id"),
                 auto_capture=bool(body.get("auto_capture", False)),
+                review=bool(body.get("review", False)),
                 webhooks=body.get("webhooks"),
             )
-        if method == "POST" and path.startswith("/_fake/transactions/") and path.endswith("/capture"):
-            reference = unquote(path.removeprefix("/_fake/transactions/").removesuffix("/capture"))
-            return 200, self.capture_out_of_band(reference, int(body["amount"]), bool(body.get("webhook", False)))
+        if method == "POST" and path.startswith("/_fake/transactions/"):
+            reference, _, action = path.removeprefix("/_fake/transactions/").rpartition("/")
+            amount = body.get("amount")
+            return 200, self.dashboard(
+                unquote(reference), action, int(amount) if amount is not None else None, bool(body.get("webhook"))
+            )
         if (method, path) == ("POST", "/_fake/webhooks"):
             return 200, self.send_webhook(str(body["reference"]), str(body["type"]))
+        if (method, path) == ("POST", "/_fake/webhooks/release"):
+            seed = body.get("seed")
+            return 200, {"webhooks": self.release_webhooks(int(seed) if seed is not None else None)}
+        if (method, path) == ("POST", "/_fake/webhook-faults"):
+            self.inject_webhook_fault(
+                str(body["action"]),
+                count=int(body.get("count", 1)),
+                reference=str(body["reference"]) if body.get("reference") is not None else None,
+                type=str(body["type"]) if body.get("type") is not None else None,
+            )
+            return 200, {"status": "queued"}
+        if (method, path) == ("DELETE", "/_fake/webhook-faults"):
+            self.clear_webhook_faults()
+            return 200, {"status": "cleared"}
+        if (method, path) == ("GET", "/_fake/ledger"):
+            return 200, {"payments": self.ledger()}
         if (method, path) == ("GET", "/_fake/webhooks"):
             with self._lock:
                 return 200, {"webhooks": list(self.webhooks)}

@@ -145,7 +145,7 @@ def _wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
 def test_bolt_422_for_an_invalid_amount_is_422_with_bolts_message(backoffice: BackOffice) -> None:
     order, reference = backoffice.authorized_order()
     # someone captured most of it in Bolt's dashboard, and the webhook has not reached us
-    backoffice.fake.capture_out_of_band(reference, 6000)
+    backoffice.fake.dashboard(reference, "capture", 6000)
 
     answer = backoffice.capture(order.order_id, {"amount": 2000}, key="cap-1")
 

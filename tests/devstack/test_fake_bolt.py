@@ -16,7 +16,7 @@ from bolt_merchant.core.errors import BoltBusy as BoltConcurrentRequest
 from bolt_merchant.core.errors import BoltNotFound
 from bolt_merchant.core.errors import BoltRefused as BoltInvalidRequest
 
-from devstack.fake_bolt import FakeBolt
+from devstack.fake_bolt import BoltRefusal, FakeBolt
 from devstack.settings import DEFAULT_API_KEY, DEFAULT_SIGNING_SECRET
 
 pytestmark = pytest.mark.allow_hosts(["127.0.0.1"])
@@ -189,9 +189,92 @@ def test_control_api_over_http(fake: FakeBolt) -> None:
     reference = authorised["transaction"]["reference"]
     assert status == 200
     assert control("POST", f"/_fake/transactions/{reference}/capture", {"amount": 200})[0] == 200
+    assert control("POST", f"/_fake/transactions/{reference}/credit", {"amount": 50})[0] == 200
+    assert control("POST", f"/_fake/transactions/{reference}/refund", {"amount": 50})[0] == 404
+    assert control("GET", "/_fake/ledger")[1]["payments"][0]["captures"] != {}
+    assert control("POST", "/_fake/webhook-faults", {"action": "hold", "reference": reference})[0] == 200
+    assert control("POST", "/_fake/webhook-faults", {"action": "lose"})[0] == 400
+    assert control("POST", "/_fake/webhooks", {"reference": reference, "type": "auth"})[1]["fault"] == "hold"
+    assert [w["type"] for w in control("POST", "/_fake/webhooks/release", {"seed": 1})[1]["webhooks"]] == ["auth"]
+    assert control("DELETE", "/_fake/webhook-faults")[0] == 200
     assert control("POST", "/_fake/faults", {"status": 503, "count": 2})[0] == 200
     assert control("POST", "/_fake/webhooks", {"reference": reference, "type": "capture"})[1]["status"] == 200
     assert control("POST", "/_fake/webhooks", {})[0] == 400
     assert control("DELETE", "/_fake/faults")[0] == 200
     assert control("GET", "/_fake/calls")[1] == {"calls": []}
     assert control("GET", "/_fake/nope")[0] == 404
+
+
+def _sent(delivered: list[tuple[bytes, dict[str, str]]]) -> list[str]:
+    return [json.loads(raw)["type"] for raw, _ in delivered]
+
+
+def test_dashboard_changes_follow_bolts_rules_and_reach_the_merchant_only_with_a_webhook(
+    fake: FakeBolt, delivered: list[tuple[bytes, dict[str, str]]]
+) -> None:
+    reference = _authorised(fake)
+
+    fake.dashboard(reference, "capture", 3000)
+    credit = fake.dashboard(reference, "credit", 1000, webhook=True)
+    with pytest.raises(BoltRefusal):
+        fake.dashboard(reference, "credit", 2001)  # more than is left of what was captured
+    fake.dashboard(reference, "void")
+
+    (payment,) = fake.ledger()
+    assert payment["status"] == "completed"  # a void after a partial capture closes the rest
+    assert list(payment["captures"].values()) == [3000]
+    assert payment["credits"] == {credit["id"]: 1000}
+    assert _sent(delivered) == ["credit"]
+
+
+def test_transaction_details_list_the_refunds(fake: FakeBolt, client: BoltApiClient) -> None:
+    reference = _authorised(fake)
+    fake.dashboard(reference, "capture", 5000)
+    credit = fake.dashboard(reference, "credit", 1200)
+
+    details = client.transaction(reference)
+
+    assert [(r["id"], r["amount"]["amount"], r["type"]) for r in details["refund_transactions"]] == [
+        (credit["id"], 1200, "cc_credit")
+    ]
+
+
+def test_webhooks_can_be_dropped_held_and_released_out_of_order_or_delivered_twice(
+    fake: FakeBolt, delivered: list[tuple[bytes, dict[str, str]]]
+) -> None:
+    reference = _authorised(fake)
+    other = _authorised(fake)
+    fake.inject_webhook_fault("drop", reference=reference, type="auth")
+    fake.inject_webhook_fault("hold", count=2, reference=reference)
+    fake.inject_webhook_fault("duplicate", reference=reference)
+
+    fake.send_webhook(other, "auth")  # not this payment's: delivered
+    dropped = fake.send_webhook(reference, "auth")
+    fake.send_webhook(reference, "pending")
+    fake.send_webhook(reference, "capture")
+    assert _sent(delivered) == ["auth"]
+    fake.send_webhook(reference, "void")
+    assert _sent(delivered) == ["auth", "void", "void"]
+
+    released = fake.release_webhooks(seed=3)
+
+    assert dropped["fault"] == "drop"
+    assert dropped["status"] is None
+    assert sorted(_sent(delivered)[3:]) == ["capture", "pending"]
+    assert all(record["status"] == 200 for record in released)
+    assert fake.release_webhooks() == []
+
+
+def test_review_approves_or_rejects_a_payment_flagged_for_review(
+    fake: FakeBolt, client: BoltApiClient, delivered: list[tuple[bytes, dict[str, str]]]
+) -> None:
+    flagged = fake.authorize(cart=CART, amount=5000, review=True)["transaction"]["reference"]
+    rejected = fake.authorize(cart={**CART, "order_reference": "c_2"}, amount=5000, review=True)
+    assert _sent(delivered) == ["rejected_reversible", "rejected_reversible"]
+
+    approved = client.review(flagged, "approve", str(uuid.uuid4()))
+    refused = client.review(rejected["transaction"]["reference"], "reject", str(uuid.uuid4()))
+    with pytest.raises(BoltInvalidRequest):
+        client.review(flagged, "approve", str(uuid.uuid4()))  # no longer under review
+
+    assert (approved["status"], refused["status"]) == ("authorized", "rejected_irreversible")
