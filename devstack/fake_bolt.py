@@ -356,7 +356,8 @@ class FakeBolt:
             if display_id is not None:
                 merged["display_id"] = display_id
             total = amount if amount is not None else _cents(merged.get("total_amount"))
-            chosen_currency = currency or merged.get("currency") or "USD"
+            named = merged.get("currency")  # a code, or Bolt's {"currency": code, "currency_symbol": ...}
+            chosen_currency = currency or (named.get("currency") if isinstance(named, dict) else named) or "USD"
             if not merged.get("order_reference") or total is None or total <= 0:
                 raise BoltRefusal(422, EMPTY_VALUE, "an authorisation needs cart.order_reference and an amount")
             txn = FakeTransaction(

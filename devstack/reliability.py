@@ -16,6 +16,10 @@ a subprocess, reads the file and prints one row per area and a total:
   lost events           acknowledged events missing afterwards (not persisted, published or consumed)
   canary hits           canary personal data or secrets found in a log line or an error body
   other violations      other broken promises (AWS calls on a bad signature, writes on a refusal, status regressions)
+  lost orders           payments Bolt holds or took money for with no order at the merchant
+  money ≠ Bolt          orders whose captures or credits (by Bolt id and amount) or payment state differ from Bolt's
+  unheld contradictions orders whose money contradicts itself (captured above authorised, refunded above captured,
+                        money kept on a cancelled payment) without being on hold
 """
 
 import argparse
@@ -50,6 +54,7 @@ AREAS = (
     "schemathesis",
     "contract",
     "template",
+    "bolt divergence",
 )
 COLUMNS = (
     ("cases", "cases tried"),
@@ -59,6 +64,9 @@ COLUMNS = (
     ("lost", "lost events"),
     ("canary_hits", "canary hits"),
     ("violations", "other violations"),
+    ("lost_orders", "lost orders"),
+    ("divergent", "money ≠ Bolt"),
+    ("unheld", "unheld contradictions"),
 )
 
 
@@ -73,6 +81,9 @@ class Tally:
     lost: int = 0
     canary_hits: int = 0
     violations: int = 0
+    lost_orders: int = 0
+    divergent: int = 0
+    unheld: int = 0
 
     def add(self, other: "Tally") -> None:
         for item in fields(self):

@@ -192,7 +192,28 @@ class LocalStack:
             for spec in self.specs
             for route in spec.routes
         ]
-        return [*routes, Route("POST", "/_local/schedules/{function}", ScheduleRunner(self))]
+        return [
+            *routes,
+            Route("POST", "/_local/schedules/{function}", ScheduleRunner(self)),
+            Route("GET", "/_local/fake-bolt", FakeBoltLocation(self.fake_bolt)),
+        ]
+
+
+class FakeBoltLocation:
+    """GET /_local/fake-bolt: where the stack's fake Bolt API listens (404 when the stack talks to another Bolt), so
+    the simulator, given only the stack's URL, can play Bolt's side of the money (devstack/simulator/bolt_side.py)."""
+
+    def __init__(self, fake_bolt: FakeBolt | None) -> None:
+        self._fake_bolt = fake_bolt
+
+    def invoke(self, _event: dict[str, Any]) -> dict[str, Any]:
+        if self._fake_bolt is None:
+            return {"statusCode": 404, "body": json.dumps({"message": "this stack calls a real Bolt API"})}
+        return {
+            "statusCode": 200,
+            "headers": {"Content-Type": "application/json"},
+            "body": json.dumps({"url": self._fake_bolt.url}),
+        }
 
 
 class ScheduleRunner:

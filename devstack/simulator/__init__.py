@@ -12,7 +12,8 @@ benchmark (thread-safe), run_load() many of them at once.
 """
 
 from devstack.simulator.load import LoadResult, run_load
-from devstack.simulator.scenarios import BENCH_ITEMS, SCENARIOS, CheckoutResult, Options, run_checkout, run_scenario
+from devstack.simulator.scenarios import BENCH_ITEMS, SCENARIOS, CheckoutResult, run_checkout, run_scenario
+from devstack.simulator.shopper import Options
 
 __all__ = [
     "BENCH_ITEMS",

@@ -9,12 +9,16 @@ import os
 import random
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 
 from devstack.settings import DEFAULT_SIGNING_SECRET
+from devstack.simulator.bolt_side import discover
+from devstack.simulator.chaos import run_chaos
 from devstack.simulator.client import DEFAULT_TIMEOUT_SECONDS, Signer, Target, Timeline, sigv4_signer
 from devstack.simulator.load import run_load
 from devstack.simulator.report import summary_text, timeline_text
-from devstack.simulator.scenarios import SCENARIOS, Options, run_scenario
+from devstack.simulator.scenarios import SCENARIOS, run_scenario
+from devstack.simulator.shopper import Options
 
 EPILOG = (
     """\
@@ -52,7 +56,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="scenario to play (repeatable; default: all, unless --checkouts is given)",
     )
     parser.add_argument("--checkouts", type=int, default=0, help="also run N concurrent happy-path checkouts")
-    parser.add_argument("--concurrency", type=int, default=1, help="threads for --checkouts (default 1)")
+    parser.add_argument("--concurrency", type=int, default=1, help="threads for --checkouts and --chaos (default 1)")
+    parser.add_argument(
+        "--chaos",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N checkouts where Bolt and operators misbehave, one reconciliation pass, then every payment at the "
+        "local stack's fake Bolt compared with its order (local stack only)",
+    )
     parser.add_argument(
         "--no-token",
         dest="token",
@@ -76,8 +88,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, help="seed for ids and the shuffled webhook order (default: random)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS, help="seconds per request")
     args = parser.parse_args(argv)
-    if args.checkouts < 0 or args.concurrency < 1:
-        parser.error("--checkouts must be >= 0 and --concurrency >= 1")
+    if args.checkouts < 0 or args.chaos < 0 or args.concurrency < 1:
+        parser.error("--checkouts and --chaos must be >= 0 and --concurrency >= 1")
     return args
 
 
@@ -121,6 +133,8 @@ def play(
         order_view="sigv4" if order_view == "sigv4" else "off" if order_view == "off" else "auto",
         order_view_signer=signer,
     )
+    if options.bolt is None:
+        options = replace(options, bolt=discover(target))
     timelines = []
     for name in names:
         timeline = run_scenario(name, target, options)
@@ -135,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     secret, pending = resolve_secrets(args)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 10**6)
     names = list(SCENARIOS) if not args.scenario or "all" in args.scenario else list(dict.fromkeys(args.scenario))
-    if args.checkouts and not args.scenario:
+    if (args.checkouts or args.chaos) and not args.scenario:
         names = []
     signer = sigv4_signer(args.base_url, args.region) if args.order_view == "sigv4" else None
     print(
@@ -173,7 +187,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print(("\n" if names else "") + load.text(), flush=True)
         ok = ok and load.errors == 0
+    if args.chaos:
+        ok = chaos(args, secret, seed) and ok
     return 0 if ok else 1
+
+
+def chaos(args: argparse.Namespace, secret: str, seed: int) -> bool:
+    bolt = discover(Target(args.base_url, secret, timeout=args.timeout))
+    if bolt is None:
+        print("--chaos needs the local stack's fake Bolt (GET /_local/fake-bolt answered no URL)", file=sys.stderr)
+        return False
+    report = run_chaos(args.base_url, secret, bolt, checkouts=args.chaos, concurrency=args.concurrency, seed=seed)
+    print(report.text(), flush=True)
+    return report.ok
 
 
 if __name__ == "__main__":

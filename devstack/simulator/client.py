@@ -201,6 +201,17 @@ class Target:
         raw = php_style_json(body) if body is not None else b""
         return self.send("POST", path, raw, {"Content-Type": "application/json"})
 
+    def operate(self, method: str, path: str, body: Any = None, key: str | None = None) -> Answer:
+        """A back-office call (/orders/...), as an operator makes it: JSON, an Idempotency-Key if given, SigV4 when
+        the order view is signed."""
+        raw = php_style_json(body) if body is not None else None
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        if self.order_view == "sigv4" and self.order_view_signer is not None:
+            headers |= self.order_view_signer(method, self.base_url + path)
+        return self.send(method, path, raw, headers)
+
     def read_order(self, order_id: str) -> Answer | None:
         """GET /orders/{id} (the back office), or None once it is known to be unreachable for us."""
         if self.order_view_unavailable is not None:

@@ -18,7 +18,8 @@ from devstack.process import StackFailed, stack_process
 from devstack.settings import bolt_secret_document
 from devstack.simulator.cli import play
 from devstack.simulator.report import summary_text
-from devstack.simulator.scenarios import SCENARIOS, Options
+from devstack.simulator.scenarios import SCENARIOS
+from devstack.simulator.shopper import Options
 
 
 @contextmanager

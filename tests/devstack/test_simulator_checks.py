@@ -7,9 +7,11 @@ import requests
 
 from devstack.settings import DEFAULT_SIGNING_SECRET
 from devstack.simulator import cli
+from devstack.simulator.bolt_side import compare, unheld_contradictions
 from devstack.simulator.client import Answer, Target, Timeline
 from devstack.simulator.report import summary_text, timeline_text
-from devstack.simulator.scenarios import SCENARIOS, Expected, order_problems
+from devstack.simulator.scenarios import SCENARIOS
+from devstack.simulator.shopper import Expected, order_problems
 
 KEYS = frozenset({"pending#TA1", "auth#TA1", "capture#CA1"})
 
@@ -107,7 +109,20 @@ def test_cli_defaults_to_every_scenario_and_the_dev_secret(monkeypatch: pytest.M
     assert cli.resolve_secrets(args) == (DEFAULT_SIGNING_SECRET, None)
     assert args.scenario is None
     assert args.token is True
-    assert set(SCENARIOS) == {"happy", "declined", "fraud-review", "refunds", "out-of-order", "dropped-order"}
+    assert set(SCENARIOS) == {
+        "happy",
+        "declined",
+        "fraud-review",
+        "refunds",
+        "out-of-order",
+        "dropped-order",
+        "dashboard-capture",
+        "contradictions",
+        "busy-operator",
+        "recovery",
+        "reconciliation",
+        "review",
+    }
 
 
 def test_cli_secret_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,3 +140,39 @@ def test_cli_refuses_a_zero_concurrency() -> None:
         cli.parse_args(["--base-url", "u", "--checkouts", "5", "--concurrency", "0"])
 
     assert exited.value.code == 2
+
+
+PAID_AT_BOLT = {"reference": "R-1", "status": "completed", "captures": {"CA1": 500}, "credits": {"TA2": 100}}
+
+
+def _view(**changes: Any) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "payment_phase": "authorized",
+        "holds": [],
+        "amounts": {"authorized": 500, "captured": 500, "refunded": 100},
+        "bolt": {"captures": [{"id": "CA1", "amount": 500}], "credits": [{"id": "TA2", "amount": 100}]},
+    }
+    return view | changes
+
+
+def test_the_divergence_check_compares_bolts_ids_and_amounts_and_the_payments_state() -> None:
+    assert compare(PAID_AT_BOLT, _view()) == []
+    assert compare(PAID_AT_BOLT, _view(bolt={"captures": [{"id": "CA1", "amount": 499}], "credits": []})) == [
+        "captures {'CA1': 499} at the merchant, {'CA1': 500} at Bolt",
+        "credits {} at the merchant, {'TA2': 100} at Bolt",
+    ]
+    assert compare(PAID_AT_BOLT, _view(payment_phase="pending_payment")) == [
+        "Bolt's payment is completed, the order's payment is pending_payment"
+    ]
+    assert compare({**PAID_AT_BOLT, "status": "cancelled", "captures": {}, "credits": {}}, None) == []
+    assert compare(PAID_AT_BOLT, None) == ["no order for a payment where Bolt holds or took money"]
+
+
+def test_money_that_contradicts_itself_must_be_held() -> None:
+    refunded_too_much = {"authorized": 500, "captured": 500, "refunded": 900}
+
+    assert unheld_contradictions(_view(amounts=refunded_too_much)) == ["refunded 900 above the captured 500, not held"]
+    assert (
+        unheld_contradictions(_view(amounts=refunded_too_much, holds=[{"reason": "refunded_exceeds_captured"}])) == []
+    )
+    assert unheld_contradictions(_view(payment_phase="cancelled")) == ["400 kept on a cancelled payment, not held"]

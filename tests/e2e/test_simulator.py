@@ -41,6 +41,7 @@ def test_every_scenario_passes_signed_with_both_secrets(base_url: str) -> None:
         "cancelled",
         "authorized",
         "partially_refunded",
+        "on_hold",
     }
 
 

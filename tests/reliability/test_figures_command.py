@@ -6,13 +6,25 @@ from devstack import reliability
 
 
 def test_the_table_has_a_row_per_area_in_order_and_a_total() -> None:
-    areas = {"faults": {"cases": 2, "unexpected_5xx": 1}, "signatures": {"cases": 3, "rejected": 3}, "extra": {}}
+    areas = {
+        "faults": {"cases": 2, "unexpected_5xx": 1},
+        "signatures": {"cases": 3, "rejected": 3},
+        "bolt divergence": {"cases": 4, "lost_orders": 1, "divergent": 2, "unheld": 3},
+        "extra": {},
+    }
 
     lines = reliability.table(areas).splitlines()
 
     assert lines[0].startswith("| area | cases tried | rejected as expected | unexpected 5xx |")
-    assert [line.split("|")[1].strip() for line in lines[2:]] == ["signatures", "faults", "extra", "**total**"]
-    assert lines[-1] == "| **total** | 5 | 3 | 1 | 0 | 0 | 0 | 0 |"
+    assert lines[0].endswith("| lost orders | money ≠ Bolt | unheld contradictions |")
+    assert [line.split("|")[1].strip() for line in lines[2:]] == [
+        "signatures",
+        "faults",
+        "bolt divergence",
+        "extra",
+        "**total**",
+    ]
+    assert lines[-1] == "| **total** | 9 | 3 | 1 | 0 | 0 | 0 | 0 | 1 | 2 | 3 |"
 
 
 def test_update_replaces_only_the_block_between_the_marks(tmp_path: Path) -> None:
