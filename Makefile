@@ -17,7 +17,7 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_EC2_METADATA_DISABLED := true
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help run test lint format typecheck validate build unit e2e events load-catalog deploy clean bench
+.PHONY: help run test lint format typecheck validate build unit e2e events load-catalog deploy clean bench reconcile
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -89,6 +89,10 @@ bench: build ## benchmark table (cold init, warm overhead, AWS calls, sizes, loc
 .PHONY: reliability
 reliability: $(STAMP) ## reliability suite and its figures table (RELIABILITY.md); RELIABILITY_ARGS=--update|--scale 10
 	$(BIN)/python -m devstack.reliability $(RELIABILITY_ARGS)
+
+reconcile: $(STAMP) ## reconcile now: make reconcile [STACK=name] [ORDER=id] [AHEAD=seconds]; no STACK: the local stack
+	$(BIN)/python -m devstack.reconcile $(if $(STACK),--stack-name $(STACK),--local-url http://127.0.0.1:$(PORT)) \
+		$(if $(ORDER),--order-id $(ORDER)) $(if $(AHEAD),--ahead $(AHEAD))
 
 events: $(STAMP) ## regenerate events/ (signed API events and the fan-out's stream and queue events)
 	$(BIN)/python -m devstack.make_events
