@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from bolt_merchant.core.errors import BoltApiError, BoltNotFound, DependencyUnavailable
 from bolt_merchant.core.models import NullableList, ShortText, is_reference
-from bolt_merchant.core.observability import LambdaHandler, logger, metrics, tracer
+from bolt_merchant.core.observability import LambdaHandler, count, logger, metrics, tracer
 from bolt_merchant.core.settings import now, settings
 from bolt_merchant.orders.models import Order, order_id_for
 from bolt_merchant.payments.store import AttentionItem, AttentionPage, transaction_store
@@ -141,6 +141,8 @@ def _apply(store: ReconcileStore, order_id: str, event: TransactionEvent, now: d
             store.apply_transition(order, transition, None, done)
         except StaleOrder:
             continue
+        for alert in transition.alerts:  # OrderHeld and its kind, as the webhook counts them
+            count(alert)
         return changed
     raise DependencyUnavailable("the order kept changing while reconciling it")
 
