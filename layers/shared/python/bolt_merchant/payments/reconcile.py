@@ -135,7 +135,7 @@ def _apply(store: ReconcileStore, order_id: str, event: TransactionEvent, now: d
                     "reconcile_checks": order.reconcile_checks + 1,
                 }
             )
-        elif not done:
+        elif not changed and not done:
             return False
         try:
             store.apply_transition(order, transition, None, done)
