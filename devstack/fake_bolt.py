@@ -107,6 +107,11 @@ def _cents(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _currency_code(value: Any) -> Any:
+    """A cart's currency: "USD", or Bolt's object {"currency": "USD", "currency_symbol": "$"}."""
+    return value.get("currency") if isinstance(value, dict) else value
+
+
 class BoltRefusal(Exception):
     def __init__(self, status: int, code: int, message: str) -> None:
         super().__init__(message)
@@ -356,8 +361,7 @@ class FakeBolt:
             if display_id is not None:
                 merged["display_id"] = display_id
             total = amount if amount is not None else _cents(merged.get("total_amount"))
-            named = merged.get("currency")  # a code, or Bolt's {"currency": code, "currency_symbol": ...}
-            chosen_currency = currency or (named.get("currency") if isinstance(named, dict) else named) or "USD"
+            chosen_currency = currency or _currency_code(merged.get("currency")) or "USD"
             if not merged.get("order_reference") or total is None or total <= 0:
                 raise BoltRefusal(422, EMPTY_VALUE, "an authorisation needs cart.order_reference and an amount")
             txn = FakeTransaction(

@@ -423,6 +423,8 @@ def test_an_idempotency_key_replays_its_answer_and_is_refused_for_another_reques
 def test_an_unknown_transaction_is_not_found(bolt: Bolt) -> None:
     with pytest.raises(BoltNotFound):
         bolt.api.void("NOPE-NOPE-NOPE", "k-unknown")
+    with pytest.raises(BoltNotFound):  # what reconciliation reports as "Bolt does not know the transaction"
+        bolt.api.transaction("NOPE-NOPE-NOPE")
 
 
 @pytest.mark.allow_hosts(["127.0.0.1"])

@@ -41,7 +41,11 @@ ROUTES = {
     ("POST", "refund"): "/orders/{order_id}/refund",
     ("POST", "cancel"): "/orders/{order_id}/cancel",
     ("PATCH", "line-items"): "/orders/{order_id}/line-items",
+    ("POST", "review"): "/orders/{order_id}/review",
+    ("POST", "release-holds"): "/orders/{order_id}/release-holds",
+    ("POST", "reconcile"): "/orders/{order_id}/reconcile",
 }
+LIST_ROUTE = "/orders"
 # 2 totes (4800) + 1 mug (1600) + standard shipping 599 + tax 0: a total the auth webhook must match to the cent.
 DEFAULT_LINES = (("TOTE-BLUE", 2), ("MUG-12OZ", 1))
 SHIPPING = 599
@@ -109,8 +113,11 @@ class BackOffice:
         store.create_order(order, event, {})
         return order
 
-    def authorize(self, order: Order, amount: int | None = None, webhooks: list[str] | None = None) -> str:
-        """Bolt authorises the order's cart and tells us with signed webhooks; returns the transaction reference."""
+    def authorize(
+        self, order: Order, amount: int | None = None, webhooks: list[str] | None = None, *, review: bool = False
+    ) -> str:
+        """Bolt authorises the order's cart and tells us with signed webhooks; returns the transaction reference.
+        review: Bolt's fraud review flags the payment instead (rejected_reversible)."""
         cart = {
             "order_reference": order.cart_id,
             "display_id": order.order_id,
@@ -128,7 +135,7 @@ class BackOffice:
                 for line in order.lines
             ],
         }
-        result = self.fake.authorize(cart=cart, amount=amount or order.totals.total, webhooks=webhooks)
+        result = self.fake.authorize(cart=cart, amount=amount or order.totals.total, webhooks=webhooks, review=review)
         for sent in result["webhooks"]:
             assert sent["status"] == 200, sent
         return str(result["transaction"]["reference"])
@@ -161,6 +168,9 @@ class BackOffice:
             method, resource, path, data, headers=sent, path_parameters={"order_id": order_id}, stage="dev"
         )
         event["requestContext"]["identity"]["userArn"] = LOCAL_OPERATOR_ARN
+        return self._answer(event)
+
+    def _answer(self, event: dict[str, Any]) -> Answer:
         response = self.admin(copy.deepcopy(event), self.context)
         answer_headers = {k: str(v) for k, v in (response.get("headers") or {}).items()}
         for name, values in (response.get("multiValueHeaders") or {}).items():
@@ -181,6 +191,27 @@ class BackOffice:
 
     def view(self, order_id: str) -> Answer:
         return self.call("GET", order_id)
+
+    def review(self, order_id: str, body: Any, **kwargs: Any) -> Answer:
+        return self.call("POST", order_id, "review", body, **kwargs)
+
+    def release_holds(self, order_id: str, body: Any, **kwargs: Any) -> Answer:
+        return self.call("POST", order_id, "release-holds", body, **kwargs)
+
+    def reconcile(self, order_id: str, body: Any = None, **kwargs: Any) -> Answer:
+        return self.call("POST", order_id, "reconcile", body, **kwargs)
+
+    def attention(self, query: Mapping[str, str] | None = None) -> Answer:
+        """GET /orders with `query` (attention=true, limit, cursor)."""
+        event = rest_proxy_event("GET", LIST_ROUTE, LIST_ROUTE, None, query=query, stage="dev")
+        event["requestContext"]["identity"]["userArn"] = LOCAL_OPERATOR_ARN
+        return self._answer(event)
+
+    def reconciler(self) -> LambdaHandler:
+        """The reconciler function (template environment), asking this fake Bolt."""
+        self.aws.use_function("reconciler")
+        self.aws.set_env("BOLT_API_BASE_URL", self.fake.url)
+        return load_handler("reconciler")
 
     # ------------------------------------------------------------ looking
     def checkout_store(self) -> DynamoCheckoutStore:

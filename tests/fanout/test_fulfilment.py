@@ -10,13 +10,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from bolt_merchant.bolt.cart import Cart
+from bolt_merchant.checkout.order_create import addresses
 from bolt_merchant.fanout import fulfilment as fulfilment_worker
 from bolt_merchant.fanout.oms import OmsClient
+from bolt_merchant.orders.models import Hold
 
-from devstack import make_consumer_events
+from devstack import bolt_payloads, make_consumer_events
 from devstack.template import load_template
 from tests.fanout.support import (
     CANARY_EMAIL,
+    NOW,
     OMS_SECRET,
     FakeContext,
     FanoutStack,
@@ -122,6 +126,47 @@ def test_one_post_per_order_under_duplicate_and_repeated_events(fanout: FanoutSt
     assert post.body["totals"]["total"] == 6330
     assert post.body["contact_email"] == CANARY_EMAIL  # handed to the OMS for the delivery, never logged
     assert fanout.depth(QUEUE) == 0
+
+
+def test_a_held_order_is_handed_off_once_released_with_bolts_addresses_and_none_in_logs(
+    fanout: FanoutStack, oms: FakeOms, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An authorisation of an order Bolt's facts hold is deferred (no hand-off, nothing recorded as done); once the
+    hold is released the OMS gets the order once, with the billing and shipping addresses taken from Bolt's cart.
+    No log line carries them."""
+    handler = fanout.use_function("fulfilment", OMS_ENDPOINT_URL=oms.url)
+    billing, shipping = addresses(Cart.model_validate(bolt_payloads.order_cart()))
+    assert billing is not None
+    assert shipping
+    held = order(
+        "BO-ORDER00001",
+        status="on_hold",
+        holds=[Hold(reason="totals_mismatch", since=NOW)],
+        billing_address=billing,
+        shipping_addresses=shipping,
+    )
+    fanout.put_order(held)
+    capsys.readouterr()
+    _enqueue(fanout, outbox_event("BO-ORDER00001", "order.authorized", 2))
+
+    fanout.drive(QUEUE, handler)
+
+    assert oms.requests == []
+    assert '"FulfilmentDeferredHeld":[1.0]' in capsys.readouterr().out
+
+    fanout.put_order(held.model_copy(update={"status": "authorized", "holds": [], "version": 3}))
+    _enqueue(fanout, outbox_event("BO-ORDER00001", "order.released", 3))
+    fanout.drive(QUEUE, handler)
+    _enqueue(fanout, outbox_event("BO-ORDER00001", "order.released", 3), attempt=1)
+    fanout.drive(QUEUE, handler)
+
+    (post,) = oms.requests
+    assert post.body["billing_address"] == billing.model_dump()
+    assert post.body["shipping_addresses"] == [address.model_dump() for address in shipping]
+    assert post.body["shipping_addresses"][0]["street_address1"] == bolt_payloads.SF_ADDRESS["street_address1"]
+    output = capsys.readouterr().out
+    for personal in (bolt_payloads.SF_ADDRESS["street_address1"], bolt_payloads.SF_ADDRESS["email"], CANARY_EMAIL):
+        assert personal not in output
 
 
 def test_server_errors_are_retried_with_backoff_until_the_oms_accepts(

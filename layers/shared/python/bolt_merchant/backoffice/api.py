@@ -62,7 +62,7 @@ from bolt_merchant.core.errors import DependencyUnavailable, InProgress, Invalid
 from bolt_merchant.core.models import is_reference
 from bolt_merchant.core.observability import count, logger
 from bolt_merchant.core.settings import max_body_bytes, now, per_container, settings
-from bolt_merchant.orders.table import ATTENTION_AT, ATTENTION_KEY
+from bolt_merchant.orders.table import ATTENTION_AT, ATTENTION_DUE, ATTENTION_KEY
 from bolt_merchant.payments.reconcile import reconcile_order
 from bolt_merchant.payments.store import transaction_store
 
@@ -157,7 +157,7 @@ _MAX_PAGE = 100
 def _page_size(value: str | None) -> int:
     if value is None:
         return 25
-    if not value.isdigit() or not 1 <= int(value) <= _MAX_PAGE:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= _MAX_PAGE:
         raise Invalid(f"limit must be a whole number from 1 to {_MAX_PAGE}")
     return int(value)
 
@@ -173,13 +173,14 @@ def _cursor(value: str | None) -> str | None:
     try:
         decoded = base64.urlsafe_b64decode(value.encode("ascii")).decode("utf-8")
         keys = json.loads(decoded)
-    except (ValueError, UnicodeError):
+    except (ValueError, UnicodeError, RecursionError):  # the C decoder stops at the interpreter's recursion limit
         raise Invalid("cursor is not one this API returned") from None
     expected = {"pk", "sk", ATTENTION_KEY, ATTENTION_AT}
     if (
         not isinstance(keys, dict)
         or set(keys) != expected
         or not all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in keys.values())
+        or keys[ATTENTION_KEY]["S"] != ATTENTION_DUE
     ):
         raise Invalid("cursor is not one this API returned")
     return decoded

@@ -137,8 +137,15 @@ class BoltApiClient:
     # records the result itself and the echo webhook would only repeat it.
 
     def transaction(self, reference: str) -> dict[str, Any]:
-        """GET /v1/merchant/transactions/{reference}: the authoritative transaction."""
-        return self.request("GET", f"/v1/merchant/transactions/{quote(reference, safe='')}")
+        """GET /v1/merchant/transactions/{reference}: the authoritative transaction (BoltNotFound: Bolt does not
+        know it)."""
+        try:
+            return self.request("GET", f"/v1/merchant/transactions/{quote(reference, safe='')}")
+        except BoltApiError as exc:
+            error = typed_error(exc)
+            if error is exc:
+                raise
+            raise error from exc
 
     def capture(
         self,

@@ -99,7 +99,9 @@ def _validated(
         if snapshot.cart is None:
             holds["recovered_unknown_cart"] = "no stored cart matches this payment"
         return None
-    request = OrderCreateRequest(order=BoltOrder(token=event.order_token, cart=event.cart), currency=event.currency)
+    request = OrderCreateRequest(
+        order=BoltOrder(token=event.order_token, cart=event.cart), currency=_currency_code(event.currency)
+    )
     try:
         return validated_order(request, snapshot, catalog, now)
     except Invalid as exc:
@@ -143,7 +145,9 @@ def _from_bolt_cart(
         subtotal - discount + shipping + tax,
     )
     billing, shipping_addresses = addresses(bolt) if bolt is not None else (None, [])
-    currency = (bolt.currency if bolt else None) or event.currency or (stored.currency if stored else None)
+    currency = (
+        (bolt.currency if bolt else None) or _currency_code(event.currency) or (stored.currency if stored else None)
+    )
     return Order(
         order_id=order_id_for(cart_id),
         cart_id=cart_id,
@@ -187,6 +191,13 @@ def _lines(items: list[CartItem], catalog: CatalogReader, holds: dict[str, str])
             needs_shipping=product.needs_shipping if product else item.type != "digital",
         )
     return list(lines.values())
+
+
+def _currency_code(currency: str | None) -> str | None:
+    """The payment's currency as a code an order can carry (Bolt's, upper-cased), else None: the state machine then
+    compares the payment's currency with the order's and holds the order when they differ."""
+    code = (currency or "").upper()
+    return code if len(code) == 3 and code.isascii() and code.isalpha() else None
 
 
 def _shipping(bolt: Cart | None) -> int:
