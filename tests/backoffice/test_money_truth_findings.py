@@ -99,35 +99,41 @@ def test_a_cancel_bolt_answers_with_an_unseen_partial_capture_records_it_and_is_
     assert len(backoffice.bolt_calls("void")) == 1
 
 
-def test_a_cancel_after_a_full_capture_in_bolts_dashboard_is_refused_by_bolt_and_cancels_nothing(
-    backoffice: BackOffice,
-) -> None:
-    """Bolt refuses to void a fully captured payment: the operator gets Bolt's refusal (422 with Bolt's message),
-    nothing is cancelled or released; reconciliation then records the capture Bolt made, once."""
+def test_a_cancel_after_a_full_capture_in_bolts_dashboard_records_it_and_is_a_409(backoffice: BackOffice) -> None:
+    """Bolt refuses to void a fully captured payment: the back office asks Bolt what the payment is now, records the
+    capture made in Bolt's dashboard at once, and answers 409 with the order as it really is; nothing is cancelled
+    or released, and the late capture webhook is a duplicate."""
     order, reference = backoffice.authorized_order()
     stock_before = backoffice.stock("TOTE-BLUE")
     dashboard = backoffice.fake.dashboard(reference, "capture", TOTAL)
     (capture,) = dashboard["captures"]
-    before = backoffice.order(order.order_id)
 
     answer = backoffice.cancel(order.order_id)
 
     assert [call["status"] for call in backoffice.bolt_calls("void")] == [422]
     assert bolt_payment(backoffice, reference)["status"] == "completed"
-    assert (answer.status, answer.error_code) == (422, AdminCode.BOLT_REJECTED)
-    assert "cannot be voided" in answer.body["error"]["message"]
-    assert backoffice.order(order.order_id) == before
-    assert backoffice.stock("TOTE-BLUE") == stock_before
-    assert "order.cancelled" not in event_types(backoffice, order.order_id)
-
-    reconciled = backoffice.reconcile(order.order_id)
-
-    assert (reconciled.status, reconciled.body["outcome"]) == (200, "changed")
+    assert (answer.status, answer.error_code) == (409, AdminCode.STATE_CONFLICT)
+    assert f"Bolt reports {TOTAL} captured" in answer.body["error"]["message"]
+    assert answer.body["order"]["amounts"]["captured"] == TOTAL
     after = backoffice.order(order.order_id)
     assert (after.status, after.captured, after.captures) == ("captured", TOTAL, {capture["id"]: TOTAL})
+    assert backoffice.stock("TOTE-BLUE") == stock_before
+    assert "order.cancelled" not in event_types(backoffice, order.order_id)
     (entry,) = [e for e in backoffice.view(order.order_id).body["timeline"] if e["key"] == f"capture#{capture['id']}"]
-    assert (entry["source"], entry["amount"]) == ("reconcile", TOTAL)
+    assert entry["amount"] == TOTAL
     assert backoffice.fake.send_webhook(reference, "capture")["body"]["result"] == "duplicate"
+
+
+def test_a_void_bolt_refuses_for_another_reason_is_bolts_422_and_changes_nothing(backoffice: BackOffice) -> None:
+    """Bolt refuses the void and its payment shows no capture: Bolt's refusal is the answer, the order unchanged."""
+    order, _ = backoffice.authorized_order()
+    backoffice.fake.inject(422, path="/v1/merchant/transactions/void")
+    before = backoffice.order(order.order_id)
+
+    answer = backoffice.cancel(order.order_id)
+
+    assert (answer.status, answer.error_code) == (422, AdminCode.BOLT_REJECTED)
+    assert backoffice.order(order.order_id) == before
 
 
 # ---------------------------------------------------------------- never a 503 after Bolt moved money

@@ -167,22 +167,43 @@ def test_an_operator_releases_a_recorded_contradiction_once(backoffice: BackOffi
 
 
 def test_a_hold_whose_cause_remains_in_bolts_facts_cannot_be_released(backoffice: BackOffice) -> None:
-    """Bolt authorised another amount than the order's total: totals_mismatch follows from Bolt's facts, so
-    releasing it is a 409 and the hold stays; asked together with a releasable hold, nothing is released."""
+    """Bolt reports more refunded than captured: refunded_exceeds_captured follows from Bolt's facts, so releasing
+    it is a 409 and the hold stays; asked together with a releasable hold, nothing is released."""
     order = backoffice.place_order()
-    reference = backoffice.authorize(order, amount=TOTAL + 500)
+    reference = backoffice.authorize(order)
     backoffice.fake.send_webhook(reference, "failed_payment")
+    credit = bolt_payloads.transaction_webhook("credit", cart_id=order.cart_id, amount=TOTAL)
+    credit["data"]["source_transaction"]["reference"] = reference
+    assert backoffice.webhook(signed_event("transaction_webhook", credit), backoffice.context)["statusCode"] == 200
     held = backoffice.order(order.order_id)
-    assert sorted(held.hold_reasons) == ["decline_after_authorisation", "totals_mismatch"]
+    assert sorted(held.hold_reasons) == ["decline_after_authorisation", "refunded_exceeds_captured"]
 
-    alone = backoffice.release_holds(order.order_id, {"reasons": ["totals_mismatch"]})
-    together = backoffice.release_holds(order.order_id, {"reasons": ["decline_after_authorisation", "totals_mismatch"]})
+    alone = backoffice.release_holds(order.order_id, {"reasons": ["refunded_exceeds_captured"]})
+    together = backoffice.release_holds(
+        order.order_id, {"reasons": ["decline_after_authorisation", "refunded_exceeds_captured"]}
+    )
 
     for answer in (alone, together):
         assert_failure(answer, 409, AdminCode.STATE_CONFLICT)
-        assert "totals_mismatch" in answer.body["error"]["message"]
+        assert "refunded_exceeds_captured" in answer.body["error"]["message"]
         assert sorted(hold["reason"] for hold in answer.body["holds"]) == sorted(held.hold_reasons)
     assert backoffice.order(order.order_id) == held
+
+
+def test_releasing_a_totals_mismatch_accepts_the_amount_bolt_authorised(backoffice: BackOffice) -> None:
+    """Bolt authorised another amount than the order's total: the operator who checked it releases the hold, which
+    records Bolt's amount as the accepted total; the order can then be captured, and the hold does not come back."""
+    order = backoffice.place_order()
+    backoffice.authorize(order, amount=TOTAL + 500)
+    assert backoffice.order(order.order_id).hold_reasons == ["totals_mismatch"]
+
+    released = backoffice.release_holds(order.order_id, {"reasons": ["totals_mismatch"], "note": "phone order"})
+    captured = backoffice.capture(order.order_id, {"amount": TOTAL + 500}, key="capture-accepted")
+
+    assert released.status == 200, released.body
+    assert captured.status == 200, captured.body
+    after = backoffice.order(order.order_id)
+    assert (after.holds, after.accepted_total, after.captured) == ([], TOTAL + 500, TOTAL + 500)
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,16 @@ from bolt_merchant.backoffice.models import (
     ShipmentView,
     TimelineEntry,
 )
-from bolt_merchant.core.errors import AdminCode, Conflict, DependencyUnavailable, Invalid, NotFound, UpstreamFailed
+from bolt_merchant.core.errors import (
+    AdminCode,
+    BoltApiError,
+    BoltRefused,
+    Conflict,
+    DependencyUnavailable,
+    Invalid,
+    NotFound,
+    UpstreamFailed,
+)
 from bolt_merchant.orders.models import Order, OutboxEvent, TrackedShipment
 from bolt_merchant.payments.transactions import (
     CaptureInfo,
@@ -517,7 +526,12 @@ def cancel(
         raise Conflict("Items of this order were fulfilled: it cannot be cancelled")
     reference = _reference(order)
 
-    answer = _answer(bolt.void(reference, context.bolt_key("void", reference), context.merchant_event_id))
+    try:
+        raw = bolt.void(reference, context.bolt_key("void", reference), context.merchant_event_id)
+    except BoltRefused:
+        _captured_meanwhile(store, context, bolt, reference)
+        raise
+    answer = _answer(raw)
     status = (answer.status or "cancelled").lower()
     if status not in _VOID_OK:
         raise UpstreamFailed(f"Bolt did not void the transaction (status {status})", AdminCode.BOLT_REJECTED)
@@ -540,6 +554,27 @@ def cancel(
         raise Conflict(message, details={"order": order_view(after).model_dump(mode="json", exclude={"timeline"})})
     result = {"transaction_reference": reference, "status": status}
     return OperationResult("cancel", after, result, recorded.alerts, recorded.pending)
+
+
+def _captured_meanwhile(
+    store: OrderAdminStore, context: OperationContext, bolt: BoltTransactions, reference: str
+) -> None:
+    """Bolt refused the void: ask it what the payment is now. A capture made meanwhile (in Bolt's dashboard, its
+    webhook late) is recorded at once and the cancel answered 409 with the order as it really is; otherwise Bolt's
+    refusal stands."""
+    from bolt_merchant.payments.reconcile import details  # only on this path: a refused void
+
+    try:
+        snapshot = details(bolt, reference).snapshot()
+    except (BoltApiError, DependencyUnavailable):
+        return
+    if not snapshot.captures:
+        return
+    recorded = _record(store, context, snapshot, "back office cancel refused by Bolt: its transaction recorded")
+    captured = sum(capture.amount for capture in snapshot.captures if capture.succeeded)
+    message = f"Bolt reports {captured} captured on this transaction: the order was not cancelled"
+    order = order_view(recorded.order).model_dump(mode="json", exclude={"timeline"})
+    raise Conflict(message, details={"order": order})
 
 
 # ---------------------------------------------------------------- fulfilment

@@ -98,6 +98,8 @@ class Order(OwnModel):
     captures: dict[str, Cents] = {}
     credits: dict[str, Cents] = {}
     authorization_closed: bool = False
+    # Bolt authorised another amount than the order's total and an operator accepted Bolt's (release-holds).
+    accepted_total: Annotated[int, Field(ge=0)] | None = None
     holds: list[Hold] = []
     applied_keys: list[str] = []  # other transaction events already applied (type#transaction id)
     inventory_reserved: bool = True

@@ -260,8 +260,9 @@ def derived_hold_reasons(order: Order) -> dict[str, str]:
         )
     if order.refunded > order.captured:
         reasons[REFUNDED_EXCEEDS_CAPTURED] = f"Bolt reports {order.refunded} refunded of {order.captured} captured"
-    if order.authorized and abs(order.authorized - order.totals.total) > TOTAL_TOLERANCE_CENTS:
-        reasons[TOTALS_MISMATCH] = f"Bolt authorised {order.authorized}; the order's total is {order.totals.total}"
+    expected = order.totals.total if order.accepted_total is None else order.accepted_total
+    if order.authorized and abs(order.authorized - expected) > TOTAL_TOLERANCE_CENTS:
+        reasons[TOTALS_MISMATCH] = f"Bolt authorised {order.authorized}; the order's total is {expected}"
     return reasons
 
 
@@ -445,9 +446,13 @@ def apply_event(order: Order, event: TransactionEvent, now: datetime) -> Transit
 
 
 def release_holds(order: Order, reasons: Iterable[str], note: str, now: datetime) -> Transition:
-    """An operator releases holds they have dealt with. Derived holds come back while their cause remains."""
+    """An operator releases holds they have dealt with. Derived holds come back while their cause remains, except
+    totals_mismatch: releasing it accepts the amount Bolt authorised as the order's total."""
     b = _Builder(order, TransactionEvent("release", None, None, None, None, source="backoffice"), now)
     released = [reason for reason in reasons if reason in b.sticky]
+    if TOTALS_MISMATCH in reasons and TOTALS_MISMATCH in order.hold_reasons:
+        b.values["accepted_total"] = order.authorized
+        released.append(TOTALS_MISMATCH)
     for reason in released:
         b.release(reason)
     if released:
