@@ -86,6 +86,10 @@ unit: $(STAMP) ## pytest: layer units, handlers under moto, end-to-end over the 
 bench: build ## benchmark table (cold init, warm overhead, AWS calls, sizes, local stack); BENCH_ARGS=--quick
 	BENCH_BUILD_DIR=$(BUILD_DIR) $(BIN)/python -m devstack.bench $(BENCH_ARGS)
 
+.PHONY: bench-contention
+bench-contention: $(STAMP) ## order.create on one hot product, 1 vs 8 stock shards, under injected DynamoDB contention
+	$(BIN)/python -m devstack.bench contention $(CONTENTION_ARGS)
+
 .PHONY: reliability
 reliability: $(STAMP) ## reliability suite and its figures table (RELIABILITY.md); RELIABILITY_ARGS=--update|--scale 10
 	$(BIN)/python -m devstack.reliability $(RELIABILITY_ARGS)
