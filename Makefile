@@ -86,6 +86,10 @@ unit: $(STAMP) ## pytest: layer units, handlers under moto, end-to-end over the 
 bench: build ## benchmark table (cold init, warm overhead, AWS calls, sizes, local stack); BENCH_ARGS=--quick
 	BENCH_BUILD_DIR=$(BUILD_DIR) $(BIN)/python -m devstack.bench $(BENCH_ARGS)
 
+.PHONY: bench-contention
+bench-contention: $(STAMP) ## order.create on one hot product, 1 vs 8 stock shards, under injected DynamoDB contention
+	$(BIN)/python -m devstack.bench contention $(CONTENTION_ARGS)
+
 .PHONY: reliability
 reliability: $(STAMP) ## reliability suite and its figures table (RELIABILITY.md); RELIABILITY_ARGS=--update|--scale 10
 	$(BIN)/python -m devstack.reliability $(RELIABILITY_ARGS)
@@ -98,8 +102,9 @@ events: $(STAMP) ## regenerate events/ (signed API events and the fan-out's stre
 	$(BIN)/python -m devstack.make_events
 	$(BIN)/python -m devstack.make_consumer_events
 
-load-catalog: $(STAMP) ## write data/demo-catalog.json into a deployed stage: make load-catalog STACK=name
-	$(BIN)/python -m devstack.load_catalog --stack-name $(STACK)
+load-catalog: $(STAMP) ## sync data/demo-catalog.json into a stage: make load-catalog STACK=name [ARGS=--dry-run|--set-stock]
+	@test -n "$(STACK)" || { echo "usage: make load-catalog STACK=<stack name> [ARGS=--dry-run] [ARGS=--set-stock]"; exit 2; }
+	$(BIN)/python -m devstack.load_catalog --stack-name $(STACK) $(ARGS)
 
 # The stage's Architecture parameter (samconfig.toml) must be the build's, and sam deploy is given that build's
 # template: without --template-file it would read .aws-sam/build, which no build writes any more.

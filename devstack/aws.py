@@ -9,8 +9,8 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from devstack.moto_dynamodb import faithful_transactions
-from devstack.settings import HOST
+from devstack.moto_dynamodb import Contention, contention, faithful_transactions
+from devstack.settings import HOST, injected_contention
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -47,10 +47,15 @@ class EmbeddedAws:
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._patches = ExitStack()
+        self.contention: Contention | None = None  # the injected faults, when LOCAL_TRANSACTION_CONFLICT_MS etc. ask
 
     def start(self) -> str:
         """Start serving; returns the endpoint URL (a free port unless MOTO_PORT or port was given)."""
         self._patches.enter_context(faithful_transactions())
+        faults = injected_contention()
+        if faults is not None:
+            hold_seconds, item_wcu_per_second = faults
+            self.contention = self._patches.enter_context(contention(Contention(hold_seconds, item_wcu_per_second)))
         app = SerialisedApp(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(HOST, self._port, app, threaded=True, request_handler=QuietMotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-aws", daemon=True)

@@ -54,6 +54,7 @@ def _json_answer(status: int, message: str) -> tuple[int, list[tuple[str, str]],
 
 class ApiServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 256  # socketserver's 5 resets connections under the benchmarks' concurrency (128)
 
     def __init__(self, address: tuple[str, int], routes: Sequence[Route]) -> None:
         super().__init__(address, ApiRequestHandler)

@@ -10,20 +10,27 @@
 
 `faithful_transactions()` patches moto's classes in this process while the embedded AWS serves. Every DynamoDB
 call of the local stack runs under one lock (devstack/aws.py), so this state needs no lock of its own.
+
+And one fault injector, off unless asked for (`contention()`; the local stack's LOCAL_TRANSACTION_CONFLICT_MS and
+LOCAL_ITEM_WCU_PER_SECOND): DynamoDB cancels a TransactWriteItems that touches an item another transaction is
+still writing (TransactionConflict) and throttles an item written beyond its rate (~1,000 WCU/s; a transactional
+write of a small item costs 2 WCU). moto does neither, and the local stack serialises every call, so overlap is
+played as time: an item a transaction committed less than `hold_seconds` ago is still "being written".
 """
 
 import copy
 import hashlib
 import json
+import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from moto.core.responses import ActionResult
-from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
+from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException, TransactionCanceledException
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
@@ -177,3 +184,98 @@ def faithful_transactions() -> Iterator[None]:
     finally:
         DynamoDBBackend.transact_write_items = backend_original  # type: ignore[method-assign]
         DynamoHandler.transact_write_items = handler_original  # type: ignore[method-assign]
+
+
+TRANSACTIONAL_WCU = 2  # a transactional write of an item up to 1 KB
+
+
+@dataclass
+class Contention:
+    """DynamoDB's contention on single items, played on moto's TransactWriteItems (see the module docstring).
+
+    `hold_seconds`: how long after a transaction commits its items still conflict with another (0: never).
+    `item_wcu_per_second`: each item's write capacity (None: unlimited); an action costs TRANSACTIONAL_WCU, and an
+    item may burst one second's worth. `cancelled` counts the cancellations by reason."""
+
+    hold_seconds: float = 0.0
+    item_wcu_per_second: float | None = None
+    clock: Callable[[], float] = time.monotonic
+    cancelled: Counter[str] = field(default_factory=Counter)
+    _busy_until: dict[tuple[str, str], float] = field(default_factory=dict)
+    _capacity: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _items(self, backend: DynamoDBBackend, transact_items: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+        touched = []
+        for action in transact_items:
+            for operation, parameters in action.items():
+                table = backend.tables.get(parameters.get("TableName", ""))
+                key = parameters.get("Item" if operation == "Put" else "Key")
+                if table is None or not isinstance(key, Mapping):
+                    touched.append(("", ""))
+                    continue
+                names = [table.hash_key_attr, *([table.range_key_attr] if table.range_key_attr else [])]
+                touched.append((table.name, json.dumps([key.get(name) for name in names], sort_keys=True)))
+        return touched
+
+    def _refill(self, item: tuple[str, str], now: float) -> float:
+        assert self.item_wcu_per_second is not None
+        tokens, since = self._capacity.get(item, (self.item_wcu_per_second, now))
+        return min(self.item_wcu_per_second, tokens + (now - since) * self.item_wcu_per_second)
+
+    def admit(self, backend: DynamoDBBackend, transact_items: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+        """The transaction's items, or TransactionCanceledException with DynamoDB's reason for each action."""
+        items = self._items(backend, transact_items)
+        now = self.clock()
+        reasons: list[str | None] = []
+        for item in items:
+            if item[0] and self._busy_until.get(item, 0.0) > now:
+                reasons.append("TransactionConflict")
+            elif item[0] and self.item_wcu_per_second is not None and self._refill(item, now) < TRANSACTIONAL_WCU:
+                reasons.append("ThrottlingError")
+            else:
+                reasons.append(None)
+        if any(reasons):
+            for reason in reasons:
+                if reason:
+                    self.cancelled[reason] += 1
+            raise TransactionCanceledException(
+                [(reason, _MESSAGES[reason], None) if reason else (None, None, None) for reason in reasons]
+            )
+        return items
+
+    def committed(self, items: Sequence[tuple[str, str]]) -> None:
+        now = self.clock()
+        for item in items:
+            if not item[0]:
+                continue
+            if self.hold_seconds:
+                self._busy_until[item] = now + self.hold_seconds
+            if self.item_wcu_per_second is not None:
+                self._capacity[item] = (self._refill(item, now) - TRANSACTIONAL_WCU, now)
+
+    def wrap(self, original: Callable[[DynamoDBBackend, list[dict[str, Any]]], None]) -> Any:
+        def transact_write_items(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+            with self._lock:
+                items = self.admit(backend, transact_items)
+                original(backend, transact_items)
+                self.committed(items)
+
+        return transact_write_items
+
+
+_MESSAGES = {
+    "TransactionConflict": "Transaction is ongoing for the item",
+    "ThrottlingError": "Throughput exceeds the current capacity for one or more items",
+}
+
+
+@contextmanager
+def contention(faults: Contention) -> Iterator[Contention]:
+    """moto's TransactWriteItems with DynamoDB's per-item contention, in this process, until exit."""
+    original = DynamoDBBackend.transact_write_items
+    DynamoDBBackend.transact_write_items = faults.wrap(original)  # type: ignore[method-assign]
+    try:
+        yield faults
+    finally:
+        DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]

@@ -27,6 +27,17 @@ def containers_per_function() -> int:
     return max(1, int(os.environ.get("LOCAL_CONTAINERS", DEFAULT_CONTAINERS)))
 
 
+def injected_contention() -> tuple[float, float | None] | None:
+    """DynamoDB's per-item contention played by the embedded AWS (devstack/moto_dynamodb.py, Contention): how long
+    a committed transaction's items still conflict (LOCAL_TRANSACTION_CONFLICT_MS) and each item's write capacity
+    (LOCAL_ITEM_WCU_PER_SECOND). None when neither is set: moto's own behaviour, no injected faults."""
+    hold_ms = os.environ.get("LOCAL_TRANSACTION_CONFLICT_MS")
+    wcu = os.environ.get("LOCAL_ITEM_WCU_PER_SECOND")
+    if not hold_ms and not wcu:
+        return None
+    return float(hold_ms or 0) / 1000, float(wcu) if wcu else None
+
+
 def bolt_secret_document() -> dict[str, str]:
     return {
         "signing_secret": os.environ.get("BOLT_SIGNING_SECRET") or DEFAULT_SIGNING_SECRET,

@@ -33,6 +33,7 @@ from bolt_merchant.checkout.carts import (
     DiscountRecord,
     OrderExists,
     OutOfStock,
+    ShardCounts,
     StoredCart,
 )
 from bolt_merchant.core.errors import BoltApiError, BoltBusy, BoltNotFound, BoltRefused, DependencyUnavailable
@@ -192,10 +193,17 @@ class MemoryCheckoutStore:
         self.shop.carts[cart.cart_id] = cart.model_copy(deep=True)
         self.shop.writes += 1
 
-    def create_order(self, order: Order, event: OutboxEvent, discount_limits: Mapping[str, int | None]) -> None:
+    def create_order(
+        self,
+        order: Order,
+        event: OutboxEvent,
+        discount_limits: Mapping[str, int | None],
+        shards: ShardCounts = ShardCounts(),  # noqa: B008 - one shard per counter in memory
+    ) -> None:
         """One transaction: the order (not there yet), the cart (still open) closed, each line's stock reserved
         (inventory >= quantity), each discount use counted (below its limit), the event (not there yet). The first
-        failed condition, in that order, is the exception; nothing is written then."""
+        failed condition, in that order, is the exception; nothing is written then. The memory shop keeps each
+        counter in one item, so `shards` changes nothing here (DynamoCheckoutStore's tests cover shards)."""
         if self.before_create_order:
             self.before_create_order.pop(0)()
         shop = self.shop
@@ -302,13 +310,18 @@ class MemoryTransactionStore:
         self.applied.append(transition)
 
     # ------------------------------------------------------------ recovery and attention
-    def stock(self, skus: Sequence[str]) -> dict[str, int]:
-        return {sku: self.shop.inventory[sku] for sku in set(skus) if sku in self.shop.definitions}
+    def stock(self, skus: Sequence[str]) -> dict[str, dict[int, int]]:
+        return {sku: {0: self.shop.inventory[sku]} for sku in set(skus) if sku in self.shop.definitions}
 
     def create_recovered(
-        self, order: Order, taken: Mapping[str, int], events: Sequence[OutboxEvent], cart_stored: bool
+        self,
+        order: Order,
+        taken_from: Mapping[str, Mapping[int, int]],
+        events: Sequence[OutboxEvent],
+        cart_stored: bool,
     ) -> None:
         """The recovered order, its stock taken (each only if still there), its discount uses, its cart closed."""
+        taken = {sku: sum(shards.values()) for sku, shards in taken_from.items()}
         shop = self.shop
         if order.order_id in shop.orders or any(shop.inventory[sku] < units for sku, units in taken.items()):
             raise StaleOrder(order.order_id)

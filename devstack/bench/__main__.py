@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from devstack.bench import checkouts, cold, warm
+from devstack.bench import checkouts, cold, contention, warm
 from devstack.bench.report import (
     INFO,
     MIB,
@@ -314,6 +314,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if (sys.argv[1:] if argv is None else argv)[:1] == ["contention"]:  # its own table: devstack/bench/contention.py
+        return contention.main((sys.argv[1:] if argv is None else argv)[1:])
     args = parse_args(argv)
     cold.check_interpreter()
     started = datetime.now(UTC)

@@ -1,7 +1,9 @@
 """The local stack's non-obvious pieces: routing, proxy results, queues from a template, containers, serialising."""
 
 import json
+import os
 import re
+import subprocess
 import threading
 import time
 import urllib.request
@@ -23,9 +25,9 @@ from devstack.gateway import Route, http_response, resolve_route
 from devstack.load_catalog import catalog_table_of_stack
 from devstack.load_catalog import main as load_catalog_main
 from devstack.process import StackFailed, StackProcess
-from devstack.resources import create_queues
+from devstack.resources import DEMO_CATALOG, create_queues
 from devstack.stack import LOCAL_FUNCTION_OVERRIDES, shared_function_environment
-from devstack.template import FunctionSpec, LocalResolver
+from devstack.template import ROOT, FunctionSpec, LocalResolver
 
 
 class NoFunction:
@@ -229,21 +231,94 @@ def test_catalog_table_of_stack_reads_the_output() -> None:
         catalog_table_of_stack(StubCloudFormation([]), "prod")  # type: ignore[arg-type]
 
 
-def test_load_catalog_writes_the_demo_catalog(capsys: pytest.CaptureFixture[str]) -> None:
+def _catalog_table() -> Any:
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(
+        TableName="catalog",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return dynamodb
+
+
+def _attribute(dynamodb: Any, key: str, name: str) -> str:
+    item = dynamodb.get_item(TableName="catalog", Key={"pk": {"S": key}})["Item"]
+    return str(next(iter(item[name].values())))
+
+
+def test_load_catalog_syncs_the_demo_catalog_into_an_empty_table(capsys: pytest.CaptureFixture[str]) -> None:
     with mock_aws():
-        dynamodb = boto3.client("dynamodb")
-        dynamodb.create_table(
-            TableName="catalog",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        dynamodb = _catalog_table()
 
         load_catalog_main(["--table", "catalog"])
 
         items = dynamodb.scan(TableName="catalog")["Items"]
-    assert {"SETTINGS", "PRODUCT#TOTE-BLUE", "DISCOUNT#WELCOME10"} <= {item["pk"]["S"] for item in items}
-    assert f"wrote {len(items)} items" in capsys.readouterr().out
+        assert _attribute(dynamodb, "PRODUCT#TOTE-BLUE", "inventory") == "50"
+    keys = {item["pk"]["S"] for item in items}
+    assert {"SETTINGS", "PRODUCT#TOTE-BLUE", "DISCOUNT#WELCOME10"} <= keys
+    audited = [item for item in items if item["pk"]["S"].startswith("AUDIT#")]
+    assert audited
+    assert all(item["operator"]["S"].startswith("arn:aws:") for item in audited)
+    assert "+ product TOTE-BLUE" in capsys.readouterr().out
+
+
+def test_load_catalog_changes_definitions_and_never_stock_or_uses_unless_asked(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    document = json.loads(DEMO_CATALOG.read_text(encoding="utf-8"))
+    with mock_aws():
+        dynamodb = _catalog_table()
+        load_catalog_main(["--table", "catalog"])
+        for key, name in (("PRODUCT#TOTE-BLUE", "inventory"), ("DISCOUNT#WELCOME10", "uses")):  # live sales
+            dynamodb.update_item(
+                TableName="catalog",
+                Key={"pk": {"S": key}},
+                UpdateExpression="SET #n = :v",
+                ExpressionAttributeNames={"#n": name},
+                ExpressionAttributeValues={":v": {"N": "7"}},
+            )
+        document["products"][0]["unit_price"] = 2500
+        changed = tmp_path / "catalog.json"
+        changed.write_text(json.dumps(document), encoding="utf-8")
+        capsys.readouterr()
+
+        load_catalog_main(["--table", "catalog", "--file", str(changed), "--dry-run"])
+        dry = capsys.readouterr().out
+        price_after_dry_run = _attribute(dynamodb, "PRODUCT#TOTE-BLUE", "unit_price")
+        load_catalog_main(["--table", "catalog", "--file", str(changed)])
+        synced = capsys.readouterr().out
+        after = {
+            name: _attribute(dynamodb, key, name)
+            for key, name in (
+                ("PRODUCT#TOTE-BLUE", "unit_price"),
+                ("PRODUCT#TOTE-BLUE", "inventory"),
+                ("DISCOUNT#WELCOME10", "uses"),
+            )
+        }
+        load_catalog_main(["--table", "catalog", "--file", str(changed), "--set-stock"])
+        stock_set = _attribute(dynamodb, "PRODUCT#TOTE-BLUE", "inventory")
+
+    assert "~ product TOTE-BLUE: unit_price 2400 -> 2500" in dry
+    assert "would change 1 item(s)" in dry
+    assert price_after_dry_run == "2400"
+    assert "changed 1 item(s)" in synced
+    assert after == {"unit_price": "2500", "inventory": "7", "uses": "7"}
+    assert stock_set == "50"
+
+
+def test_make_load_catalog_without_a_stack_prints_its_usage() -> None:
+    environment = {name: value for name, value in os.environ.items() if name != "STACK"}
+    done = subprocess.run(
+        ["make", "--no-print-directory", "load-catalog"],
+        check=False,
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "usage: make load-catalog STACK=<stack name>" in done.stdout
 
 
 class StubProcess:

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.dynamodb.models import dynamodb_backends
 
-from devstack.moto_dynamodb import ClientTokens, faithful_transactions
+from devstack.moto_dynamodb import ClientTokens, Contention, contention, faithful_transactions
 
 TABLE = "orders"
 
@@ -196,3 +196,52 @@ def test_moto_is_itself_again_after_the_context() -> None:
         client.transact_write_items(**request)  # plain moto applies a repeated token again
 
         assert client.get_item(TableName="t", Key={"pk": {"S": "a"}}).get("Item") == {"pk": {"S": "a"}}
+
+
+# ---------------------------------------------------------------- injected contention (Contention)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def cancellation(dynamodb: Any, actions: list[dict[str, Any]]) -> list[str]:
+    with pytest.raises(ClientError) as cancelled:
+        dynamodb.transact_write_items(TransactItems=actions)
+    assert cancelled.value.response["Error"]["Code"] == "TransactionCanceledException"
+    return [reason["Code"] for reason in cancelled.value.response["CancellationReasons"]]
+
+
+def test_a_transaction_on_an_item_still_being_written_is_cancelled_with_transaction_conflict(dynamodb: Any) -> None:
+    clock = Clock()
+    with contention(Contention(hold_seconds=0.02, clock=clock)) as faults:
+        dynamodb.transact_write_items(TransactItems=[add_to_counter("hot")])
+        clock.now += 0.01
+
+        reasons = cancellation(dynamodb, [add_to_counter("cold"), add_to_counter("hot")])
+        dynamodb.transact_write_items(TransactItems=[add_to_counter("other")])  # other items are not held
+        clock.now += 0.011
+        dynamodb.transact_write_items(TransactItems=[add_to_counter("hot")])
+
+    assert reasons == ["None", "TransactionConflict"]
+    assert faults.cancelled == {"TransactionConflict": 1}
+    item = dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "hot"}, "sk": {"S": "A"}})["Item"]
+    assert item["n"]["N"] == "2"  # the cancelled transaction wrote nothing
+    assert "Item" not in dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "cold"}, "sk": {"S": "A"}})
+
+
+def test_an_item_written_beyond_its_rate_is_throttled(dynamodb: Any) -> None:
+    clock = Clock()
+    with contention(Contention(item_wcu_per_second=4, clock=clock)) as faults:  # 2 transactional writes a second
+        for _ in range(2):
+            dynamodb.transact_write_items(TransactItems=[add_to_counter("hot")])
+        reasons = cancellation(dynamodb, [add_to_counter("hot")])
+        clock.now += 0.5  # refilled by 2 WCU: one more write
+        dynamodb.transact_write_items(TransactItems=[add_to_counter("hot")])
+
+    assert reasons == ["ThrottlingError"]
+    assert faults.cancelled == {"ThrottlingError": 1}

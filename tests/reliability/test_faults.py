@@ -20,13 +20,13 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities import parameters
-from bolt_merchant.backoffice.api import OperationRecords
 from bolt_merchant.bolt import api as storefront_http
 from bolt_merchant.bolt.api import BoltApiClient
 from bolt_merchant.bolt.secrets import api_key
 from bolt_merchant.bolt.signed import SIGNATURE_HEADER
 from bolt_merchant.core import settings as wiring
 from bolt_merchant.core.errors import DependencyUnavailable
+from bolt_merchant.core.idempotency import OperationRecords
 from bolt_merchant.orders.models import order_id_for
 
 from devstack import bolt_payloads, make_events
@@ -455,7 +455,7 @@ def test_a_consumer_failure_leaves_no_idempotency_record_and_the_retry_acts_once
 
 def test_back_office_operation_records_never_replay_an_error(aws: AwsStack, lambda_context: FakeLambdaContext) -> None:
     """An operation that raised leaves no record: the retry runs it (and its answer is then replayed)."""
-    records = OperationRecords(aws.dynamodb, aws.tables["IdempotencyTable"])
+    records = OperationRecords(aws.dynamodb, aws.tables["IdempotencyTable"], "order-admin", "order and operation")
     records.register_lambda_context(lambda_context)  # type: ignore[arg-type]
     runs = []
 

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from devstack import bolt_payloads, make_events
+from devstack.apigw import rest_proxy_event
 from devstack.template import load_template, resources_of_type
 from tests import seed
 from tests.reliability.conftest import SIGNED, Functions, prepare_signed_state
@@ -274,10 +275,18 @@ def test_every_call_the_functions_make_is_granted_to_them(
         headers={"Content-Type": "application/json"},
     )
     run("storefront", lambda: functions.invoke("storefront", storefront))
+    catalog_answers: list[int] = []
+    for method, resource, path, body in CATALOG_CHANGES:
+        headers = {"Content-Type": "application/json", "Idempotency-Key": "grants"}
+        event = rest_proxy_event(
+            method, resource, path, body, headers=headers, path_parameters=_path_parameters(resource, path)
+        )
+        run("catalog_admin", lambda e=event: catalog_answers.append(functions.invoke("catalog_admin", e).status))
     run("outbox_publisher", pipeline.publish)
     for queue, function_dir in (("ConfirmationEmailQueue", "confirmation_email"), ("FulfilmentQueue", "fulfilment")):
         run(function_dir, lambda q=queue: _consume_one(pipeline, q))
 
+    assert catalog_answers == [200] * len(CATALOG_CHANGES)
     missing = []
     for logical_id, action, resource in sorted(used, key=str):
         statements = our_statements(specs[logical_id])
@@ -290,6 +299,28 @@ def test_every_call_the_functions_make_is_granted_to_them(
             missing.append(f"{logical_id}: {action} on {resource}")
     assert missing == []
     assert {logical_id for logical_id, _, _ in used} >= {by_dir[d] for d in SIGNED}
+
+
+# Every kind of catalog change: a definition that reshards the stock, a stock change (with its idempotency record),
+# a discount that reshards its uses, and the settings.
+_MUG = b'{"name":"Mug","unit_price":1600,"taxable":true,"type":"physical","stock_shards":4}'
+CATALOG_CHANGES = (
+    ("PUT", "/catalog/products/{sku}", "/catalog/products/MUG-12OZ", _MUG),
+    ("POST", "/catalog/products/{sku}/stock", "/catalog/products/MUG-12OZ/stock", b'{"adjust":-3,"reason":"grants"}'),
+    (
+        "PUT",
+        "/catalog/discounts/{code}",
+        "/catalog/discounts/WELCOME10",
+        b'{"type":"fixed_amount","amount":1000,"description":"x","max_uses":100,"usage_shards":4}',
+    ),
+    ("GET", "/catalog/settings", "/catalog/settings", None),
+)
+
+
+def _path_parameters(resource: str, path: str) -> dict[str, str]:
+    names = [part.strip("{}") for part in resource.split("/") if part.startswith("{")]
+    values = [value for part, value in zip(resource.split("/"), path.split("/"), strict=True) if part.startswith("{")]
+    return dict(zip(names, values, strict=True))
 
 
 def _consume_one(pipeline: Any, queue: str) -> None:

@@ -33,8 +33,11 @@ PAYMENTS = {"transaction_webhook", "order_admin", "reconciler"}
 # Module -> the only functions that may load it at cold start.
 USED_BY = {
     "bolt_merchant.bolt.cart": PRICING | {"cart_update", "transaction_webhook"},
-    "bolt_merchant.catalog.models": PRICING | CARTS,
-    "bolt_merchant.catalog.store": PRICING | CARTS,
+    "bolt_merchant.catalog.models": PRICING | CARTS | {"catalog_admin"},
+    "bolt_merchant.catalog.store": PRICING | CARTS | {"catalog_admin"},
+    "bolt_merchant.catalog.operations": {"catalog_admin"},
+    "bolt_merchant.catalog.admin_store": {"catalog_admin"},
+    "bolt_merchant.catalog.api": {"catalog_admin"},
     "bolt_merchant.checkout.pricing": PRICING,
     "bolt_merchant.checkout.carts": CARTS,
     "bolt_merchant.checkout.store": CARTS,
@@ -66,12 +69,14 @@ USED_BY = {
         "credit_card_webhook",
         "storefront",
         "order_admin",
+        "catalog_admin",
     },
     "bolt_merchant.fanout.confirmation": {"confirmation_email"},
     "bolt_merchant.fanout.fulfilment": {"fulfilment"},
     "bolt_merchant.fanout.oms": set(),  # only a stage with an OMS, on the first hand-off
     "aws_lambda_powertools.utilities.batch": WORKERS,
-    "aws_lambda_powertools.utilities.idempotency": {"order_admin", "confirmation_email", "fulfilment"},
+    "aws_lambda_powertools.utilities.idempotency": {"order_admin", "catalog_admin", "confirmation_email", "fulfilment"},
+    "bolt_merchant.core.idempotency": {"order_admin", "catalog_admin"},
     "requests": set(),  # the Bolt and OMS clients are built, and requests imported, on their first call
 }
 

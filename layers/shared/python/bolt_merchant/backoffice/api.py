@@ -18,23 +18,12 @@ the error table (core/errors.py):
 import base64
 import json
 import random
-import re
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyInconsistentStateError,
-    IdempotencyPersistenceLayerError,
-    IdempotencyValidationError,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from bolt_merchant.backoffice import operations
@@ -58,7 +47,8 @@ from bolt_merchant.backoffice.operations import (
 )
 from bolt_merchant.core.api import Codes, json_api, json_body, json_response, validated
 from bolt_merchant.core.aws import dynamodb
-from bolt_merchant.core.errors import DependencyUnavailable, InProgress, Invalid, KeyReused, NotFound
+from bolt_merchant.core.errors import Invalid, NotFound
+from bolt_merchant.core.idempotency import IDEMPOTENCY_HEADER, REPLAYED_HEADER, OperationRecords, operator_key
 from bolt_merchant.core.models import is_reference
 from bolt_merchant.core.observability import count, logger
 from bolt_merchant.core.settings import max_body_bytes, now, per_container, settings
@@ -67,75 +57,15 @@ from bolt_merchant.payments.reconcile import reconcile_order
 from bolt_merchant.payments.store import transaction_store
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-REPLAYED_HEADER = "Idempotent-Replayed"
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, Bolt's own limit for keys we derive from it
+    pass
 
 Request = TypeVar("Request", bound=BaseModel)
 Run = Callable[[OperationContext, Request, OrderAdminStore, BoltTransactions], OperationResult]
 
 
-# Bolt keeps Idempotency-Keys for 24 hours (reference §5.8): ours live as long, so a retry inside Bolt's window is
-# answered by us, and one after it still cannot act twice (Bolt ids make the ledger write a no-op).
-RECORD_LIFETIME = timedelta(hours=24)
-_REPLAYED = "replayed"
-
-
-def _run(*, operation: dict[str, str], action: Callable[[], dict[str, Any]]) -> dict[str, Any]:  # noqa: ARG001 - `operation` is what Powertools hashes
-    return action()
-
-
-class OperationRecords:
-    def __init__(self, client: "DynamoDBClient", table: str, name: str = "order-admin") -> None:
-        self.config = IdempotencyConfig(
-            event_key_jmespath="key",
-            payload_validation_jmespath="fingerprint",
-            raise_on_no_idempotency_key=True,
-            expires_after_seconds=int(RECORD_LIFETIME.total_seconds()),
-            response_hook=self._replayed,
-        )
-        # key_prefix: records must not depend on the function's generated name or the code's module path.
-        self._once = idempotent_function(
-            _run,
-            data_keyword_argument="operation",
-            persistence_store=DynamoDBPersistenceLayer(table_name=table, boto3_client=client),
-            config=self.config,
-            key_prefix=name,
-        )
-
-    @staticmethod
-    def _replayed(response: Any, idempotent_data: DataRecord) -> Any:  # noqa: ARG004 - Powertools' hook signature
-        return {**response, _REPLAYED: True} if isinstance(response, dict) else response
-
-    def register_lambda_context(self, context: LambdaContext) -> None:
-        self.config.register_lambda_context(context)
-
-    def run(
-        self, key: str, request_fingerprint: str, action: Callable[[], dict[str, Any]]
-    ) -> tuple[dict[str, Any], bool]:
-        """(answer, replayed): action()'s answer the first time `key` is seen, the stored one every later time."""
-        try:
-            answer = cast(
-                dict[str, Any],
-                self._once(operation={"key": key, "fingerprint": request_fingerprint}, action=action),
-            )
-        except IdempotencyValidationError as exc:
-            message = f"This {IDEMPOTENCY_HEADER} was already used for a different request to this order and operation"
-            raise KeyReused(message) from exc
-        except IdempotencyAlreadyInProgressError as exc:
-            message = f"A request with this {IDEMPOTENCY_HEADER} is still being processed; retry shortly"
-            raise InProgress(message) from exc
-        except (IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError) as exc:
-            raise DependencyUnavailable("operation records unavailable") from exc
-        replayed = bool(answer.get(_REPLAYED))
-        return {k: v for k, v in answer.items() if k != _REPLAYED}, replayed
-
-
 @per_container
 def operation_records() -> OperationRecords:
-    return OperationRecords(dynamodb(), settings().require("idempotency_table"))
+    return OperationRecords(dynamodb(), settings().require("idempotency_table"), "order-admin", "order and operation")
 
 
 def _checked_order_id(order_id: str) -> str:
@@ -143,12 +73,6 @@ def _checked_order_id(order_id: str) -> str:
     if not is_reference(order_id):
         raise NotFound("Order not found")
     return order_id
-
-
-def _operator_key(supplied: str | None) -> str | None:
-    if supplied is not None and not _IDEMPOTENCY_KEY.fullmatch(supplied):
-        raise Invalid(f"{IDEMPOTENCY_HEADER} must be 1-255 visible ASCII characters")
-    return supplied
 
 
 _MAX_PAGE = 100
@@ -208,7 +132,7 @@ def _operate[Request: BaseModel](
     body = json_body(event, max_body_bytes(), empty_is_object=True, list_field=list_field)
     request = validated(model, body)
     request_fingerprint = operations.fingerprint(request)
-    supplied = _operator_key(event.headers.get(IDEMPOTENCY_HEADER))
+    supplied = operator_key(event.headers.get(IDEMPOTENCY_HEADER))
     key = operations.operation_key(checked, operation, request_fingerprint, supplied)
     context = OperationContext(order_id=checked, key=key, now=now(), pause=_backoff)
 

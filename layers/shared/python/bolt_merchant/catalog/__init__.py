@@ -1,8 +1,15 @@
-"""The catalog: products, discount codes and store settings (models.py), and the table they live in (store.py).
+"""The catalog: products, discount codes and store settings (models.py), the cached reader the hooks price from
+(store.py), stock and usage shards (inventory.py), and the operator API (operations.py, admin_store.py, api.py).
 
 The table's keys are here, so that other features' stores (order.create reserving stock, a cancellation releasing
 it) address catalog items without loading the catalog's models.
+
+A hot product's stock is split across `stock_shards` items: shard 0 is the product item itself, shard i > 0 the
+item `STOCK#<sku>#<i>`; each holds `inventory` (available) and `reserved`. A discount code's uses are split the same
+way across `usage_shards` items: shard 0 is the discount item, shard i > 0 `USES#<code>#<i>`, each holding `uses`.
 """
+
+from typing import Any
 
 SETTINGS_KEY = "SETTINGS"
 
@@ -13,3 +20,13 @@ def product_key(sku: str) -> str:
 
 def discount_key(code: str) -> str:
     return f"DISCOUNT#{code}"
+
+
+def stock_key(sku: str, shard: int) -> dict[str, Any]:
+    """The item holding stock shard `shard` of a product (shard 0: the product item)."""
+    return {"pk": {"S": product_key(sku) if shard == 0 else f"STOCK#{sku}#{shard}"}}
+
+
+def uses_key(code: str, shard: int) -> dict[str, Any]:
+    """The item counting usage shard `shard` of a discount code (shard 0: the discount item)."""
+    return {"pk": {"S": discount_key(code) if shard == 0 else f"USES#{code}#{shard}"}}

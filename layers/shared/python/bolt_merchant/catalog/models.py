@@ -6,21 +6,29 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal, Protocol
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from bolt_merchant.catalog.inventory import MAX_SHARDS
 from bolt_merchant.core.models import CartLine, Cents, CurrencyCode, OwnModel, Reference
 
 Coordinates = tuple[float, float]
+Shards = Annotated[int, Field(ge=1, le=MAX_SHARDS)]
 
 
 class Product(OwnModel):
+    """A product as the hooks price it. `inventory` is the units available (over all stock shards, as last read:
+    the hooks may see it up to CATALOG_CACHE_SECONDS late; order.create's conditional writes are the truth).
+    A retired product (`active: false`) is kept, and sold no more: the hooks do not see it."""
+
     sku: Reference
-    name: str
+    name: Annotated[str, Field(min_length=1, max_length=200)]
     unit_price: Cents
     inventory: Annotated[int, Field(ge=0)]
     taxable: bool
     type: Literal["physical", "digital"]
     weight_g: Annotated[int, Field(ge=0)] = 0
+    active: bool = True
+    stock_shards: Shards = 1
 
     @property
     def needs_shipping(self) -> bool:
@@ -76,16 +84,34 @@ class StoreSettings(OwnModel):
     tax: TaxSettings
 
 
+DISCOUNT_CODE = r"^[A-Z0-9_\-]{1,64}$"
+
+
 class Discount(OwnModel):
-    code: Annotated[str, Field(pattern=r"^[A-Z0-9_\-]{1,64}$")]
+    """A discount code. A deactivated one (`active: false`) is refused like one not yet started; its uses are
+    counted across `usage_shards` items (catalog/__init__.py)."""
+
+    code: Annotated[str, Field(pattern=DISCOUNT_CODE)]
     type: Literal["fixed_amount", "percentage", "free_shipping"]
-    description: str
+    description: Annotated[str, Field(max_length=500)]
     amount: Cents | None = None
     percent: Annotated[int, Field(ge=1, le=100)] | None = None
     min_subtotal: Cents = 0
     max_uses: Annotated[int, Field(ge=0)] | None = None
     starts_at: datetime | None = None
     ends_at: datetime | None = None
+    active: bool = True
+    usage_shards: Shards = 1
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Discount":
+        if self.type == "fixed_amount" and self.amount is None:
+            raise ValueError("a fixed_amount discount needs an amount")
+        if self.type == "percentage" and self.percent is None:
+            raise ValueError("a percentage discount needs a percent")
+        if self.starts_at is not None and self.ends_at is not None and self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,19 @@
-"""The catalog table: settings, products and discount codes, with a short in-memory cache for the hot hooks.
+"""The catalog table as the hooks read it: settings and products, cached in memory for CATALOG_CACHE_SECONDS
+(the template's CatalogCacheSeconds).
 
-Prices and settings may be served from the cache; inventory and discount usage never are: they only change through
-conditional writes, which are the source of truth.
+Everything this reader returns may be that old: prices, settings, whether a product is still sold, and the stock
+the storefront and cart.update check a quantity against. Only the conditional writes are the truth: order.create
+reserves stock (and counts discount uses, read consistently, never from here) with conditions, so a stale view can
+refuse or accept a cart a little late, never oversell. A change made through the catalog API or `make
+load-catalog` reaches every hook within CATALOG_CACHE_SECONDS.
 """
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from bolt_merchant.catalog import SETTINGS_KEY, product_key
+from bolt_merchant.catalog import SETTINGS_KEY, product_key, stock_key
+from bolt_merchant.catalog.inventory import slots_for
 from bolt_merchant.catalog.models import CatalogView, Product, StoreSettings
 from bolt_merchant.core.aws import batch_get, dynamodb, from_item
 from bolt_merchant.core.errors import DependencyUnavailable
@@ -21,9 +26,17 @@ if TYPE_CHECKING:
 _BATCH_GET_LIMIT = 100
 
 
-def product_from_item(item: Mapping[str, Any]) -> Product:
+def product_from_item(item: Mapping[str, Any], other_shards: int = 0) -> Product:
+    """The product; `other_shards` the units available on its stock shards other than the item itself."""
     plain = from_item(item)
-    return Product.model_validate({field: plain[field] for field in Product.model_fields if field in plain})
+    product = Product.model_validate({field: plain[field] for field in Product.model_fields if field in plain})
+    return product.model_copy(update={"inventory": product.inventory + other_shards}) if other_shards else product
+
+
+def stock_slots(item: Mapping[str, Any]) -> Sequence[int]:
+    """The stock shards a product item's stock is spread over (0 is the item itself)."""
+    plain = from_item({name: item[name] for name in ("stock_shards", "shard_slots") if name in item})
+    return slots_for(int(plain.get("stock_shards", 1)), int(plain.get("shard_slots", 1)))
 
 
 class DynamoCatalog:
@@ -56,9 +69,13 @@ class DynamoCatalog:
         if keys:
             now = self._clock()
             found = {item["pk"]["S"]: item for item in self._batch_get(keys)}
+            shard_stock = self._shard_stock(
+                [found[key] for sku in missing_products if (key := product_key(sku)) in found]
+            )
             for sku in missing_products:
                 item = found.get(product_key(sku))
-                self._products[sku] = (now, product_from_item(item) if item else None)
+                product = product_from_item(item, shard_stock.get(sku, 0)) if item else None
+                self._products[sku] = (now, product if product is not None and product.active else None)
             if need_settings:
                 settings_item_found = found.get(SETTINGS_KEY)
                 if settings_item_found is None:
@@ -67,6 +84,19 @@ class DynamoCatalog:
         assert self._settings is not None
         products = {sku: product for sku in wanted if (product := self._products[sku][1]) is not None}
         return CatalogView(settings=self._settings[1], products=products)
+
+    def _shard_stock(self, items: list[dict[str, Any]]) -> dict[str, int]:
+        """Units available on each sharded product's other stock shards (sku -> units)."""
+        skus = {
+            stock_key(str(item["sku"]["S"]), shard)["pk"]["S"]: str(item["sku"]["S"])
+            for item in items
+            for shard in stock_slots(item)[1:]
+        }
+        units: dict[str, int] = {}
+        for item in self._batch_get(sorted(skus)):
+            sku = skus[item["pk"]["S"]]
+            units[sku] = units.get(sku, 0) + max(int(item.get("inventory", {}).get("N", "0")), 0)
+        return units
 
     def _batch_get(self, keys: list[str]) -> Iterator[dict[str, Any]]:
         for start in range(0, len(keys), _BATCH_GET_LIMIT):

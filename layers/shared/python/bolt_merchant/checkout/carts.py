@@ -4,7 +4,7 @@ checkout stores implement (checkout/store.py)."""
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 
@@ -80,6 +80,8 @@ def evaluate(code: str, record: DiscountRecord | None, context: PricingContext, 
     if record is None:
         raise Invalid(f"The coupon code {code} is not found", BoltCode.DISCOUNT_CODE_INVALID)
     discount = record.definition
+    if not discount.active:
+        raise Invalid(f"The coupon code {code} is no longer available", BoltCode.DISCOUNT_CODE_NOT_AVAILABLE)
     if discount.starts_at is not None and now < discount.starts_at:
         raise Invalid(f"The coupon code {code} is not active yet", BoltCode.DISCOUNT_CODE_NOT_AVAILABLE)
     if discount.ends_at is not None and now >= discount.ends_at:
@@ -166,14 +168,30 @@ class CartStore(Protocol):
     def discounts(self, codes: Iterable[str]) -> dict[str, DiscountRecord]: ...
 
 
+@dataclass(frozen=True)
+class ShardCounts:
+    """How the counters order.create writes are split (catalog/inventory.py): active stock shards per sku, usage
+    shards per discount code; one (the item itself) when absent."""
+
+    stock: Mapping[str, int] = field(default_factory=dict)
+    usage: Mapping[str, int] = field(default_factory=dict)
+
+
 class CheckoutStore(CartStore, Protocol):
     def get_order(self, order_id: str) -> "Order | None": ...
 
     def snapshot(self, cart_id: str, order_id: str, codes: Iterable[str]) -> CheckoutSnapshot: ...
 
-    def create_order(self, order: "Order", event: "OutboxEvent", discount_limits: Mapping[str, int | None]) -> None:
-        """Atomically: write the order, reserve every line's stock, count each discount use, close the cart,
-        and record the event. Raises OrderExists, OutOfStock or DiscountExhausted and writes nothing then."""
+    def create_order(
+        self,
+        order: "Order",
+        event: "OutboxEvent",
+        discount_limits: Mapping[str, int | None],
+        shards: ShardCounts = ShardCounts(),
+    ) -> None:
+        """Atomically: write the order, reserve every line's stock (from shards with enough, recorded on the
+        order), count each discount use (below its limit), close the cart, and record the event. Raises
+        OrderExists, OutOfStock or DiscountExhausted and writes nothing then."""
         ...
 
 

@@ -1,9 +1,11 @@
 """order.create (reference §3.3, pre-authorisation): Bolt's cart checked against ours to the cent, then the order
 created, stock reserved, discount uses counted and the cart closed in one transaction (DynamoCheckoutStore)."""
 
+import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +13,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bolt_merchant.bolt.cart import Address, Cart
 from bolt_merchant.bolt.signed import Hook
-from bolt_merchant.catalog import discount_key, product_key
+from bolt_merchant.catalog import stock_key, uses_key
+from bolt_merchant.catalog.inventory import allowances, probe_order, take_plan
 from bolt_merchant.catalog.models import CatalogReader, CatalogView
 from bolt_merchant.catalog.store import catalog
 from bolt_merchant.checkout.carts import (
@@ -22,13 +25,14 @@ from bolt_merchant.checkout.carts import (
     OrderExists,
     OutOfStock,
     PricingContext,
+    ShardCounts,
     StoredCart,
     evaluate_all,
     normalise_code,
 )
 from bolt_merchant.checkout.pricing import PricedChoice, compute_tax, price_choice, priced_cart, region_key
-from bolt_merchant.checkout.store import DynamoCartStore, cart_from_item, discount_keys, discount_records
-from bolt_merchant.core.aws import dynamodb, error_code, failure
+from bolt_merchant.checkout.store import DynamoCartStore, cart_from_item, discount_keys
+from bolt_merchant.core.aws import batch_get, dynamodb, error_code, failure
 from bolt_merchant.core.errors import BoltCode, DependencyUnavailable, Invalid, RequestRefused
 from bolt_merchant.core.models import AppliedDiscount, CartLine, CurrencyCode, InboundModel, OwnModel, ShortText
 from bolt_merchant.core.settings import now, order_received_url, per_container, settings
@@ -156,8 +160,13 @@ def create_order(
         return _existing(snapshot.order, bolt, order_received_url)
     order = validated_order(request, snapshot, catalog, now)
     limits = {code: record.definition.max_uses for code, record in snapshot.discounts.items()}
+    products = catalog.view(line.sku for line in order.lines).products  # cached since validated_order read it
+    shards = ShardCounts(
+        stock={sku: product.stock_shards for sku, product in products.items()},
+        usage={code: record.definition.usage_shards for code, record in snapshot.discounts.items()},
+    )
     try:
-        store.create_order(order, created_event(order, now), limits)
+        store.create_order(order, created_event(order, now), limits, shards)
     except OrderExists:
         existing = store.get_order(order_id)
         if existing is None:
@@ -274,7 +283,58 @@ def _verified_discounts(
     return applied
 
 
-_TRANSACTION_ATTEMPTS = 3
+_CONTENTION_ATTEMPTS = 3  # transactions cancelled by contention (TransactionConflict, throttling) before a 503
+_CONTENTION = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+_ORDER, _STOCK, _USE = "order", "stock", "use"
+
+
+@dataclass
+class _Reservation:
+    """Where one attempt of order.create takes each line's stock and counts each code's use, and where the next
+    attempt moves on to: a random first shard, then the next ones (catalog/inventory.py)."""
+
+    order: Order
+    stock_probes: dict[str, list[int]]
+    use_probes: dict[str, list[int]]
+    stock: dict[str, dict[int, int]] = field(default_factory=dict)
+    uses: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        quantities = {line.sku: line.quantity for line in self.order.lines}
+        self.stock = {sku: {probes[0]: quantities[sku]} for sku, probes in self.stock_probes.items()}
+        self.uses = {code: probes[0] for code, probes in self.use_probes.items() if probes}
+
+    def recorded(self) -> Order:
+        """The order as this attempt writes it: which shard each unit and each use came from."""
+        return self.order.model_copy(
+            update={
+                "reserved_from": {sku: plan for sku, plan in self.stock.items() if set(plan) != {0}},
+                "discount_shards": {code: shard for code, shard in self.uses.items() if shard},
+            }
+        )
+
+    def next_stock_shard(self, sku: str, failed: int, exhausted: bool) -> bool:
+        """Move the line off a shard that failed; False once every shard alone was tried and found short."""
+        probes = self.stock_probes[sku]
+        if exhausted:
+            probes.remove(failed)
+        elif len(probes) > 1:
+            probes.append(probes.pop(probes.index(failed)))
+        if not probes:
+            return False
+        self.stock[sku] = {probes[0]: sum(self.stock[sku].values())}
+        return True
+
+    def next_use_shard(self, code: str, failed: int, exhausted: bool) -> bool:
+        probes = self.use_probes[code]
+        if exhausted:
+            probes.remove(failed)
+        elif len(probes) > 1:
+            probes.append(probes.pop(probes.index(failed)))
+        if not probes:
+            return False
+        self.uses[code] = probes[0]
+        return True
 
 
 class DynamoCheckoutStore(DynamoCartStore):
@@ -289,11 +349,108 @@ class DynamoCheckoutStore(DynamoCartStore):
                 cart = cart_from_item(item)
             else:
                 order = order_from_item(item)
-        return CheckoutSnapshot(cart=cart, order=order, discounts=discount_records(found[self._catalog]))
+        return CheckoutSnapshot(cart=cart, order=order, discounts=self._discount_records(found[self._catalog]))
 
     # ------------------------------------------------------------------ writes
-    def create_order(self, order: Order, event: OutboxEvent, discount_limits: Mapping[str, int | None]) -> None:
-        actions: list[tuple[dict[str, Any], Exception | None]] = [
+    def create_order(
+        self,
+        order: Order,
+        event: OutboxEvent,
+        discount_limits: Mapping[str, int | None],
+        shards: ShardCounts = ShardCounts(),  # noqa: B008 - frozen, never mutated
+    ) -> None:
+        """One transaction, retried on another shard when a shard is short (or a code's shard used up) or busy.
+        A line whose every shard alone is short takes from several, as the consistent levels allow."""
+        draw = random.Random()  # noqa: S311 - spreading load, not cryptography
+        stock_probes = {}
+        for line in order.lines:
+            count = max(shards.stock.get(line.sku, 1), 1)
+            stock_probes[line.sku] = probe_order(count, draw.randrange(count))
+        use_probes = {}
+        for discount in order.discounts:
+            count = max(shards.usage.get(discount.code, 1), 1)
+            limit = discount_limits.get(discount.code)
+            allowed = allowances(limit, count) if limit is not None else [1] * count
+            use_probes[discount.code] = [s for s in probe_order(count, draw.randrange(count)) if allowed[s] > 0]
+            if not use_probes[discount.code]:
+                raise DiscountExhausted(discount.code)
+        plan = _Reservation(order, stock_probes, use_probes)
+        multi_shard: set[str] = set()
+        contention = 0
+        moves = sum(map(len, stock_probes.values())) + sum(map(len, use_probes.values()))
+        for _ in range(_CONTENTION_ATTEMPTS + moves):
+            actions = self._order_actions(plan, event, discount_limits, shards)
+            reasons = self._transact([action for action, _ in actions])
+            if reasons is None:
+                return
+            if self._moved_on(plan, [target for _, target in actions], reasons, multi_shard, shards):
+                contention += 1
+                if contention >= _CONTENTION_ATTEMPTS:
+                    break
+                time.sleep(0.05 * contention * (0.5 + draw.random()))
+        raise DependencyUnavailable("order write kept conflicting with other transactions")
+
+    def _moved_on(
+        self,
+        plan: _Reservation,
+        targets: list[tuple[str, str, int]],
+        reasons: list[str],
+        multi_shard: set[str],
+        shards: ShardCounts,
+    ) -> bool:
+        """The next attempt's plan after a cancelled one: off every shard that was short, used up or busy. True when
+        the cancellation was contention (counted towards the 503); raises what a failed condition means."""
+        contended = False
+        for (kind, name, shard), reason in zip(targets, reasons, strict=False):
+            if reason == "ConditionalCheckFailed":
+                if kind == _ORDER:
+                    raise OrderExists(plan.order.order_id)
+                if kind == _USE and not plan.next_use_shard(name, shard, exhausted=True):
+                    raise DiscountExhausted(name)
+                if kind == _STOCK and not self._replan_stock(plan, name, shard, multi_shard, shards):
+                    raise OutOfStock(name)
+            elif reason in _CONTENTION:
+                contended = True
+                if kind == _STOCK and len(plan.stock[name]) == 1:
+                    plan.next_stock_shard(name, shard, exhausted=False)
+                elif kind == _USE:
+                    plan.next_use_shard(name, shard, exhausted=False)
+        return contended
+
+    def _replan_stock(
+        self, plan: _Reservation, sku: str, failed: int, multi_shard: set[str], shards: ShardCounts
+    ) -> bool:
+        """After a shard was short for a line: the next shard alone, else units from several shards as their
+        consistent levels allow. False when all of them together hold too few."""
+        if sku not in multi_shard and plan.next_stock_shard(sku, failed, exhausted=True):
+            return True
+        multi_shard.add(sku)
+        count = max(shards.stock.get(sku, 1), 1)
+        levels = self._stock_levels(sku, count)
+        quantity = sum(plan.stock[sku].values())
+        taken = take_plan(levels, quantity, range(count))
+        if taken is None:
+            return False
+        plan.stock[sku] = taken
+        return True
+
+    def _stock_levels(self, sku: str, count: int) -> dict[int, int]:
+        keys = [stock_key(sku, shard) for shard in range(count)]
+        request = {self._catalog: {"Keys": keys, "ConsistentRead": True, "ProjectionExpression": "pk, inventory"}}
+        by_key = {stock_key(sku, shard)["pk"]["S"]: shard for shard in range(count)}
+        found = batch_get(self._client, request, "stock read")[self._catalog]
+        return {by_key[item["pk"]["S"]]: int(item.get("inventory", {}).get("N", "0")) for item in found}
+
+    def _order_actions(
+        self,
+        plan: _Reservation,
+        event: OutboxEvent,
+        discount_limits: Mapping[str, int | None],
+        shards: ShardCounts,
+    ) -> list[tuple[dict[str, Any], tuple[str, str, int]]]:
+        order = plan.recorded()
+        whole = (_ORDER, order.order_id, 0)
+        actions: list[tuple[dict[str, Any], tuple[str, str, int]]] = [
             (
                 {
                     "Put": {
@@ -302,7 +459,7 @@ class DynamoCheckoutStore(DynamoCartStore):
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 },
-                OrderExists(order.order_id),
+                whole,
             ),
             (
                 {
@@ -319,27 +476,28 @@ class DynamoCheckoutStore(DynamoCartStore):
                         },
                     }
                 },
-                OrderExists(order.order_id),
+                whole,
             ),
         ]
-        for line in order.lines:
-            actions.append(
-                (
-                    {
-                        "Update": {
-                            "TableName": self._catalog,
-                            "Key": {"pk": {"S": product_key(line.sku)}},
-                            "UpdateExpression": "SET inventory = inventory - :q ADD reserved :q",
-                            "ConditionExpression": "inventory >= :q",
-                            "ExpressionAttributeValues": {":q": {"N": str(line.quantity)}},
-                        }
-                    },
-                    OutOfStock(line.sku),
+        for sku, taken in plan.stock.items():
+            for shard, units in sorted(taken.items()):
+                actions.append(
+                    (
+                        {
+                            "Update": {
+                                "TableName": self._catalog,
+                                "Key": stock_key(sku, shard),
+                                "UpdateExpression": "SET inventory = inventory - :q ADD reserved :q",
+                                "ConditionExpression": "inventory >= :q",
+                                "ExpressionAttributeValues": {":q": {"N": str(units)}},
+                            }
+                        },
+                        (_STOCK, sku, shard),
+                    )
                 )
-            )
-        for discount in order.discounts:
-            use = self._count_use(discount.code, discount_limits.get(discount.code))
-            actions.append((use, DiscountExhausted(discount.code)))
+        for code, shard in plan.uses.items():
+            use = self._count_use(code, shard, discount_limits.get(code), max(shards.usage.get(code, 1), 1))
+            actions.append((use, (_USE, code, shard)))
         actions.append(
             (
                 {
@@ -349,43 +507,36 @@ class DynamoCheckoutStore(DynamoCartStore):
                         "ConditionExpression": "attribute_not_exists(sk)",
                     }
                 },
-                OrderExists(order.order_id),
+                whole,
             )
         )
-        self._transact(actions)
+        return actions
 
-    def _count_use(self, code: str, limit: int | None) -> dict[str, Any]:
+    def _count_use(self, code: str, shard: int, limit: int | None, count: int) -> dict[str, Any]:
         update: dict[str, Any] = {
             "TableName": self._catalog,
-            "Key": {"pk": {"S": discount_key(code)}},
+            "Key": uses_key(code, shard),
             "UpdateExpression": "ADD uses :one",
             "ExpressionAttributeValues": {":one": {"N": "1"}},
         }
         if limit is not None:
             update["ConditionExpression"] = "attribute_not_exists(uses) OR uses < :limit"
-            update["ExpressionAttributeValues"][":limit"] = {"N": str(limit)}
+            update["ExpressionAttributeValues"][":limit"] = {"N": str(allowances(limit, count)[shard])}
         return {"Update": update}
 
-    def _transact(self, actions: list[tuple[dict[str, Any], Exception | None]]) -> None:
-        """One all-or-nothing write. A failed condition names the action that failed; a conflict with another
-        transaction is retried briefly and then reported as retryable."""
-        for attempt in range(_TRANSACTION_ATTEMPTS):
-            try:
-                self._client.transact_write_items(TransactItems=[action for action, _ in actions])  # type: ignore[misc]
-                return
-            except BotoCoreError as exc:
-                raise DependencyUnavailable(f"order write unreachable: {type(exc).__name__}") from exc
-            except ClientError as exc:
-                outcome = failure("order write", exc)
-                if isinstance(outcome, RequestRefused) or error_code(exc) != "TransactionCanceledException":
-                    raise outcome from exc
-                reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
-                for (_, condition_failed), reason in zip(actions, reasons, strict=False):
-                    if reason == "ConditionalCheckFailed" and condition_failed is not None:
-                        raise condition_failed from exc
-                if attempt + 1 < _TRANSACTION_ATTEMPTS:
-                    time.sleep(0.05 * (attempt + 1))
-        raise DependencyUnavailable("order write kept conflicting with other transactions")
+    def _transact(self, actions: list[dict[str, Any]]) -> list[str] | None:
+        """One all-or-nothing write: None when it went through, else DynamoDB's cancellation reason per action.
+        Anything but a cancellation is final (RequestRefused) or retryable by Bolt (DependencyUnavailable)."""
+        try:
+            self._client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
+        except BotoCoreError as exc:
+            raise DependencyUnavailable(f"order write unreachable: {type(exc).__name__}") from exc
+        except ClientError as exc:
+            outcome = failure("order write", exc)
+            if isinstance(outcome, RequestRefused) or error_code(exc) != "TransactionCanceledException":
+                raise outcome from exc
+            return [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons", [])]
+        return None
 
 
 @per_container

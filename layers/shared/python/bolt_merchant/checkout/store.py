@@ -8,7 +8,7 @@ read gives back exactly the model that was written and every change is a conditi
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from bolt_merchant.catalog import discount_key
+from bolt_merchant.catalog import discount_key, uses_key
 from bolt_merchant.catalog.models import Discount
 from bolt_merchant.checkout.carts import CartConflict, DiscountRecord, StoredCart
 from bolt_merchant.core.aws import batch_get, condition_failed, dependency, dynamodb, from_item
@@ -43,14 +43,23 @@ def discount_keys(codes: Iterable[str]) -> list[dict[str, Any]]:
     return [{"pk": {"S": discount_key(code)}} for code in sorted(set(codes))]
 
 
-def discount_records(items: Iterable[Mapping[str, Any]]) -> dict[str, DiscountRecord]:
-    """Code -> definition and uses, from the discount items a read found."""
+def discount_records(
+    items: Iterable[Mapping[str, Any]], shard_uses: Mapping[str, int] | None = None
+) -> dict[str, DiscountRecord]:
+    """Code -> definition and uses, from the discount items a read found (`shard_uses`: the uses counted on their
+    other usage shards, by code)."""
     records = {}
     for item in items:
         plain = from_item(item)
         definition = Discount.model_validate_json(plain["doc"])
-        records[definition.code] = DiscountRecord(definition=definition, uses=int(plain.get("uses", 0)))
+        uses = int(plain.get("uses", 0)) + (shard_uses or {}).get(definition.code, 0)
+        records[definition.code] = DiscountRecord(definition=definition, uses=uses)
     return records
+
+
+def usage_slots(item: Mapping[str, Any]) -> int:
+    """How many usage shards of a discount item may hold uses (catalog/inventory.py, slots_for)."""
+    return int(item.get("shard_slots", {}).get("N", "1"))
 
 
 class DynamoCartStore:
@@ -75,6 +84,22 @@ class DynamoCartStore:
             item = self._client.get_item(TableName=self._orders, Key=cart_key(cart_id), ConsistentRead=True).get("Item")
         return cart_from_item(item) if item else None
 
+    def _discount_records(self, items: list[dict[str, Any]]) -> dict[str, DiscountRecord]:
+        """The codes' records, with the uses their other usage shards counted (one more read, for sharded codes)."""
+        keys = {
+            uses_key(item["pk"]["S"].removeprefix("DISCOUNT#"), shard)["pk"]["S"]: item["pk"]["S"]
+            for item in items
+            for shard in range(1, usage_slots(item))
+        }
+        shard_uses: dict[str, int] = {}
+        ordered = [{"pk": {"S": pk}} for pk in sorted(keys)]
+        for start in range(0, len(ordered), 100):
+            request = {self._catalog: {"Keys": ordered[start : start + 100], "ConsistentRead": True}}
+            for found in batch_get(self._client, request, "usage read")[self._catalog]:
+                code = keys[found["pk"]["S"]].removeprefix("DISCOUNT#")
+                shard_uses[code] = shard_uses.get(code, 0) + int(found.get("uses", {}).get("N", "0"))
+        return discount_records(items, shard_uses)
+
     def discounts(self, codes: Iterable[str]) -> dict[str, DiscountRecord]:
         return self.cart_with_discounts(None, codes)[1]
 
@@ -83,7 +108,7 @@ class DynamoCartStore:
     ) -> tuple[StoredCart | None, dict[str, DiscountRecord]]:
         found = self._batch([cart_key(cart_id)] if cart_id is not None else [], discount_keys(codes))
         carts = found[self._orders]
-        return (cart_from_item(carts[0]) if carts else None), discount_records(found[self._catalog])
+        return (cart_from_item(carts[0]) if carts else None), self._discount_records(found[self._catalog])
 
     # ------------------------------------------------------------------ writes
     def _put_cart(self, cart: StoredCart, condition: str, **expression: Any) -> None:

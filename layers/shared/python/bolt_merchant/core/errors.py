@@ -56,6 +56,9 @@ class AdminCode(IntEnum):
     BOLT_REJECTED = 7007
     BOLT_FAILED = 7008
     UNAVAILABLE = 7009
+    CATALOG_ITEM_NOT_FOUND = 7010
+    PRECONDITION_FAILED = 7011
+    STOCK_CONFLICT = 7012
 
 
 class Failure(Exception):
@@ -96,6 +99,10 @@ class NotFound(Failure):
 
 class Conflict(Failure):
     """The state of what the request names forbids it now (an order already created, nothing left to capture)."""
+
+
+class PreconditionFailed(Failure):
+    """The caller's If-Match names a version that is no longer the current one (someone changed it meanwhile)."""
 
 
 class KeyReused(Failure):
@@ -196,6 +203,7 @@ ANSWERS: dict[type[Failure], Answer] = {
     Invalid: Answer(422, None, AdminCode.INVALID_REQUEST, "RequestInvalid"),
     NotFound: Answer(404, None, AdminCode.ORDER_NOT_FOUND, "RequestInvalid"),
     Conflict: Answer(409, None, AdminCode.STATE_CONFLICT, "RequestConflict"),
+    PreconditionFailed: Answer(412, None, AdminCode.PRECONDITION_FAILED, "RequestConflict"),
     KeyReused: Answer(422, None, AdminCode.IDEMPOTENCY_KEY_REUSED, "IdempotencyKeyReused"),
     InProgress: Answer(409, None, AdminCode.REQUEST_IN_PROGRESS, retry_after="2"),
     UnsupportedEvent: Answer(422, BoltCode.SERVICE_ERROR, AdminCode.INVALID_REQUEST, "UnsupportedHookEvent"),

@@ -3,12 +3,14 @@ gets (order.create and the webhooks find an order from its cart alone)."""
 
 import base64
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
+from bolt_merchant.catalog.inventory import returned, without
 from bolt_merchant.core.models import AppliedDiscount, CartLine, Cents, CurrencyCode, OwnModel, Reference
 
 OrderStatus = Literal[
@@ -106,6 +108,11 @@ class Order(OwnModel):
     # Units held in stock per sku while inventory_reserved; None means every line's quantity (an order recovered
     # from a webhook short of stock holds fewer).
     reserved: dict[str, Annotated[int, Field(ge=0)]] | None = None
+    # The stock shard each reserved unit came from, per sku (shard -> units), so releases return units where they
+    # were taken; a sku absent here took everything from shard 0, the product item (an unsharded product).
+    reserved_from: dict[str, dict[int, Annotated[int, Field(ge=1)]]] = {}
+    # The usage shard each discount code's use was counted on; a code absent here counted on shard 0.
+    discount_shards: dict[str, Annotated[int, Field(ge=0)]] = {}
     # Back office: units fulfilled and units put back into stock per line_item_key (sku); shipments reported to Bolt.
     fulfilled: dict[str, Annotated[int, Field(ge=0)]] = {}
     restocked: dict[str, Annotated[int, Field(ge=0)]] = {}
@@ -138,6 +145,26 @@ class Order(OwnModel):
         base = self.reserved if self.reserved is not None else {line.sku: line.quantity for line in self.lines}
         held = {sku: units - self.restocked.get(sku, 0) for sku, units in base.items()}
         return {sku: units for sku, units in held.items() if units > 0}
+
+    def units_held_by_shard(self) -> dict[str, dict[int, int]]:
+        """units_reserved() per sku and stock shard. Units restocked earlier went back from the highest shard first
+        (inventory.returned), so what is left is the rest, lowest shards first."""
+        if not self.inventory_reserved:
+            return {}
+        base = self.reserved if self.reserved is not None else {line.sku: line.quantity for line in self.lines}
+        held: dict[str, dict[int, int]] = {}
+        for sku, units in base.items():
+            origin = self.reserved_from.get(sku) or ({0: units} if units else {})
+            back = min(self.restocked.get(sku, 0), sum(origin.values()))
+            left = without(origin, returned(origin, back))
+            if left:
+                held[sku] = left
+        return held
+
+    def shards_returning(self, units: Mapping[str, int]) -> dict[str, dict[int, int]]:
+        """Where `units` (sku -> units this order still holds) go back: the shards they were taken from."""
+        held = self.units_held_by_shard()
+        return {sku: returned(held.get(sku, {}), count) for sku, count in units.items() if count}
 
 
 class OutboxEvent(OwnModel):

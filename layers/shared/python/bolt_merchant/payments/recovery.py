@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bolt_merchant.bolt.cart import Cart, CartItem
+from bolt_merchant.catalog.inventory import take_plan
 from bolt_merchant.catalog.models import CatalogReader, Product
 from bolt_merchant.catalog.store import catalog
 from bolt_merchant.checkout.carts import CheckoutSnapshot, StoredCart, normalise_code
@@ -46,7 +47,7 @@ _REASONS: dict[int, str] = {
 @dataclass(frozen=True)
 class Recovered:
     order: Order
-    taken: dict[str, int]  # units to reserve now, per sku (never more than exists)
+    taken: dict[str, dict[int, int]]  # units to reserve now, per sku and stock shard (never more than a shard holds)
     events: list[OutboxEvent]
 
 
@@ -61,11 +62,12 @@ def recover(
     event: TransactionEvent,
     snapshot: CheckoutSnapshot,
     catalog: CatalogReader,
-    stock: Mapping[str, int],
+    stock: Mapping[str, Mapping[int, int]],
     now: datetime,
 ) -> Recovered:
     """The order for a payment Bolt reports, from what we know of its cart. `snapshot` is what order.create would
-    have read (our stored cart and the discount codes Bolt's cart claims); `stock` the units available per sku."""
+    have read (our stored cart and the discount codes Bolt's cart claims); `stock` the units available per sku and
+    stock shard: what exists is taken, fullest shards first, and each shard it came from recorded on the order."""
     cart_id = recovery_cart_id(event)
     assert cart_id is not None
     holds: dict[str, str] = {}
@@ -73,7 +75,12 @@ def recover(
     if order is None:
         order = _from_bolt_cart(event, cart_id, snapshot.cart, catalog, now=now, holds=holds)
     wanted = {line.sku: line.quantity for line in order.lines}
-    taken = {sku: min(units, max(stock.get(sku, 0), 0)) for sku, units in wanted.items()}
+    taken_from: dict[str, dict[int, int]] = {}
+    for sku, units in wanted.items():
+        levels = stock.get(sku, {})
+        available = sum(max(level, 0) for level in levels.values())
+        taken_from[sku] = take_plan(levels, min(units, available), sorted(levels)) or {}
+    taken = {sku: sum(taken_from[sku].values()) for sku in wanted}
     for sku, units in sorted(wanted.items()):
         if taken[sku] < units:
             short = units - taken[sku]
@@ -82,12 +89,13 @@ def recover(
         update={
             "holds": [Hold(reason=reason, detail=detail, since=now) for reason, detail in sorted(holds.items())],
             "reserved": taken if taken != wanted else None,
+            "reserved_from": {sku: shards for sku, shards in taken_from.items() if set(shards) != {0}},
             "bolt_transaction_reference": event.payment_reference,
             "bolt_order_token": order.bolt_order_token or event.order_token,
         }
     )
     events = [created_event(order, now)]
-    return Recovered(order=order, taken={sku: units for sku, units in taken.items() if units}, events=events)
+    return Recovered(order=order, taken={sku: shards for sku, shards in taken_from.items() if shards}, events=events)
 
 
 def _validated(

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bolt_merchant.catalog import discount_key, product_key
+from bolt_merchant.catalog import product_key, stock_key, uses_key
+from bolt_merchant.catalog.inventory import slots_for
 from bolt_merchant.core.aws import batch_get, condition_failed, dependency, dynamodb, error_code, failure, from_item
 from bolt_merchant.core.errors import DependencyUnavailable
 from bolt_merchant.core.settings import per_container, settings
@@ -143,16 +144,31 @@ class DynamoTransactionStore(DynamoOrderReader):
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return records
 
-    def stock(self, skus: Sequence[str]) -> dict[str, int]:
-        """Units available now per sku (consistent read); unknown skus are absent."""
+    def stock(self, skus: Sequence[str]) -> dict[str, dict[int, int]]:
+        """Units available now per sku and stock shard (consistent reads); unknown skus are absent."""
         keys = [{"pk": {"S": product_key(sku)}} for sku in sorted(set(skus))]
         if not keys:
             return {}
-        request = {self._catalog: {"Keys": keys, "ConsistentRead": True, "ProjectionExpression": "pk, inventory"}}
-        found = batch_get(self._client, request, "stock read")[self._catalog]
-        return {
-            item["pk"]["S"].removeprefix("PRODUCT#"): int(item.get("inventory", {}).get("N", "0")) for item in found
-        }
+        projection = "pk, inventory, stock_shards, shard_slots"
+        request = {self._catalog: {"Keys": keys, "ConsistentRead": True, "ProjectionExpression": projection}}
+        products = batch_get(self._client, request, "stock read")[self._catalog]
+        levels: dict[str, dict[int, int]] = {}
+        shard_keys: dict[str, tuple[str, int]] = {}
+        for item in products:
+            plain = from_item(item)
+            sku = str(plain["pk"]).removeprefix("PRODUCT#")
+            levels[sku] = {0: int(plain.get("inventory", 0))}
+            for shard in slots_for(int(plain.get("stock_shards", 1)), int(plain.get("shard_slots", 1)))[1:]:
+                levels[sku][shard] = 0
+                shard_keys[stock_key(sku, shard)["pk"]["S"]] = (sku, shard)
+        keys = [{"pk": {"S": pk}} for pk in sorted(shard_keys)]
+        for start in range(0, len(keys), 100):
+            chunk = keys[start : start + 100]
+            request = {self._catalog: {"Keys": chunk, "ConsistentRead": True, "ProjectionExpression": "pk, inventory"}}
+            for item in batch_get(self._client, request, "stock read")[self._catalog]:
+                sku, shard = shard_keys[item["pk"]["S"]]
+                levels[sku][shard] = int(item.get("inventory", {}).get("N", "0"))
+        return levels
 
     # ------------------------------------------------------------------ order changes
     def apply_transition(
@@ -182,15 +198,16 @@ class DynamoTransactionStore(DynamoOrderReader):
             actions.append(self._reference(order))
         if transition.release_inventory:
             actions += self._releases(before)
-        actions += self._stock_returns(restock or {})
+        actions += self._stock_returns(before.shards_returning(restock or {}))
         actions += [{"Delete": {"TableName": self._orders, "Key": dict(key)}} for key in done]
         self._transact(actions, order.order_id)
 
     def create_recovered(
-        self, order: Order, taken: Mapping[str, int], events: Sequence[OutboxEvent], cart_stored: bool
+        self, order: Order, taken: Mapping[str, Mapping[int, int]], events: Sequence[OutboxEvent], cart_stored: bool
     ) -> None:
-        """An order recovered from a webhook, in one transaction: the order, `taken` units reserved (each only if
-        still available: never below zero), its discount uses counted, the stored cart closed. Raises StaleOrder
+        """An order recovered from a webhook, in one transaction: the order, `taken` units reserved from each stock
+        shard (each only if still available there: never below zero), its discount uses counted (on the shards
+        order.discount_shards names), the stored cart closed. Raises StaleOrder
         when stock moved meanwhile (read it again) and OrderExists-like conflicts as StaleOrder too: the caller
         reads the order again and finds it."""
         actions: list[dict[str, Any]] = [
@@ -205,23 +222,24 @@ class DynamoTransactionStore(DynamoOrderReader):
         actions += self._records(order, [], events)
         if order.bolt_transaction_reference:
             actions.append(self._reference(order))
-        for sku, units in sorted(taken.items()):
-            actions.append(
-                {
-                    "Update": {
-                        "TableName": self._catalog,
-                        "Key": {"pk": {"S": product_key(sku)}},
-                        "UpdateExpression": "SET inventory = inventory - :q ADD reserved :q",
-                        "ConditionExpression": "inventory >= :q",
-                        "ExpressionAttributeValues": {":q": {"N": str(units)}},
+        for sku, shards in sorted(taken.items()):
+            for shard, units in sorted(shards.items()):
+                actions.append(
+                    {
+                        "Update": {
+                            "TableName": self._catalog,
+                            "Key": stock_key(sku, shard),
+                            "UpdateExpression": "SET inventory = inventory - :q ADD reserved :q",
+                            "ConditionExpression": "inventory >= :q",
+                            "ExpressionAttributeValues": {":q": {"N": str(units)}},
+                        }
                     }
-                }
-            )
+                )
         actions += [
             {
                 "Update": {
                     "TableName": self._catalog,
-                    "Key": {"pk": {"S": discount_key(discount.code)}},
+                    "Key": uses_key(discount.code, order.discount_shards.get(discount.code, 0)),
                     "UpdateExpression": "ADD uses :one",
                     "ExpressionAttributeValues": {":one": {"N": "1"}},
                 }
@@ -275,17 +293,19 @@ class DynamoTransactionStore(DynamoOrderReader):
                 raise StaleOrder(order_id) from exc
             raise failure("order transition", exc) from exc
 
-    def _stock_returns(self, units: Mapping[str, int]) -> list[dict[str, Any]]:
+    def _stock_returns(self, units: Mapping[str, Mapping[int, int]]) -> list[dict[str, Any]]:
+        """Units back into the stock shards they were reserved from (sku -> shard -> units)."""
         return [
             {
                 "Update": {
                     "TableName": self._catalog,
-                    "Key": {"pk": {"S": product_key(sku)}},
+                    "Key": stock_key(sku, shard),
                     "UpdateExpression": "ADD inventory :q, reserved :minus",
                     "ExpressionAttributeValues": {":q": {"N": str(count)}, ":minus": {"N": str(-count)}},
                 }
             }
-            for sku, count in sorted(units.items())
+            for sku, shards in sorted(units.items())
+            for shard, count in sorted(shards.items())
         ]
 
     def _releases(self, order: Order) -> list[dict[str, Any]]:
@@ -294,14 +314,14 @@ class DynamoTransactionStore(DynamoOrderReader):
             {
                 "Update": {
                     "TableName": self._catalog,
-                    "Key": {"pk": {"S": discount_key(discount.code)}},
+                    "Key": uses_key(discount.code, order.discount_shards.get(discount.code, 0)),
                     "UpdateExpression": "ADD uses :minus",
                     "ExpressionAttributeValues": {":minus": {"N": "-1"}},
                 }
             }
             for discount in order.discounts
         ]
-        return self._stock_returns(order.units_reserved()) + uses
+        return self._stock_returns(order.units_held_by_shard()) + uses
 
     # ------------------------------------------------------------------ attention
     def waiting_since(self, event: TransactionEvent, order_id: str | None, now: datetime) -> datetime:

@@ -1,0 +1,370 @@
+"""Operator catalog operations: one product, its stock, one discount code, the store settings; each change
+conditional on what was read (a stale `If-Match` is refused, concurrent checkouts never lost) and audited with the
+caller's IAM ARN. Rules only: the store (admin_store.py) applies each change in one transaction.
+
+Stock levels and discount uses are never set by a definition change: a product's stock moves only through
+`change_stock` (and order.create, releases, restocks); a code's uses only through order.create and releases.
+Changing `stock_shards` (`usage_shards`) spreads what the shards hold over the new count, in the same transaction.
+"""
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal, Protocol, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, model_validator
+
+from bolt_merchant.catalog.inventory import MAX_SHARDS, added, rebalanced, slots_for, take_plan
+from bolt_merchant.catalog.models import DISCOUNT_CODE, Discount, Product, StoreSettings
+from bolt_merchant.core.errors import AdminCode, Conflict, DependencyUnavailable, Invalid, NotFound, PreconditionFailed
+from bolt_merchant.core.models import Cents, is_reference
+
+_ATTEMPTS = 5  # reads and conditional writes again while checkouts keep moving the stock
+
+
+class OperatorRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, frozen=True)
+
+
+class ProductChange(OperatorRequest):
+    """PUT /catalog/products/{sku}: the whole definition (stock is changed through .../stock)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    unit_price: Cents
+    taxable: StrictBool
+    type: Literal["physical", "digital"]
+    weight_g: Annotated[StrictInt, Field(ge=0, le=1_000_000)] = 0
+    active: StrictBool = True
+    stock_shards: Annotated[StrictInt, Field(ge=1, le=MAX_SHARDS)] = 1
+
+
+class StockChange(OperatorRequest):
+    """POST /catalog/products/{sku}/stock: `{"adjust": n, "reason": "..."}` or `{"set": n, "expected": m}`."""
+
+    adjust: Annotated[StrictInt, Field(ge=-1_000_000, le=1_000_000)] | None = None
+    reason: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    set: Annotated[StrictInt, Field(ge=0, le=10_000_000)] | None = None
+    expected: Annotated[StrictInt, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _one_change(self) -> Self:
+        if (self.adjust is None) == (self.set is None):
+            raise ValueError("send either adjust (with reason) or set (with expected)")
+        if self.adjust is not None and (self.reason is None or self.expected is not None):
+            raise ValueError("adjust needs a reason and takes no expected")
+        if self.set is not None and self.expected is None:
+            raise ValueError("set needs the level it expects to replace")
+        return self
+
+
+class DiscountChange(OperatorRequest):
+    """PUT /catalog/discounts/{code}: the whole definition; its uses are kept."""
+
+    type: Literal["fixed_amount", "percentage", "free_shipping"]
+    description: Annotated[str, Field(min_length=1, max_length=500)]
+    amount: Cents | None = None
+    percent: Annotated[StrictInt, Field(ge=1, le=100)] | None = None
+    min_subtotal: Cents = 0
+    max_uses: Annotated[StrictInt, Field(ge=0)] | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    active: StrictBool = True
+    usage_shards: Annotated[StrictInt, Field(ge=1, le=MAX_SHARDS)] = 1
+
+
+@dataclass(frozen=True)
+class Shard:
+    shard: int
+    available: int  # units (stock) or uses counted (discounts)
+    reserved: int = 0
+
+
+@dataclass(frozen=True)
+class StoredProduct:
+    product: Product  # inventory: the units available over every shard
+    revision: int
+    shards: tuple[Shard, ...]
+
+    @property
+    def reserved(self) -> int:
+        return sum(shard.reserved for shard in self.shards)
+
+    def levels(self) -> dict[int, int]:
+        return {shard.shard: shard.available for shard in self.shards}
+
+
+@dataclass(frozen=True)
+class StoredDiscount:
+    discount: Discount
+    revision: int
+    shards: tuple[Shard, ...]  # available: the uses each usage shard counted
+
+    @property
+    def uses(self) -> int:
+        return sum(shard.available for shard in self.shards)
+
+
+@dataclass(frozen=True)
+class StoredSettings:
+    settings: StoreSettings
+    revision: int
+
+
+@dataclass(frozen=True)
+class ShardWrite:
+    """One shard's counter moved by `delta`, on a condition: exactly `seen` there before, or at least `at_least`."""
+
+    shard: int
+    delta: int
+    seen: int | None = None
+    at_least: int | None = None
+
+
+@dataclass(frozen=True)
+class Audit:
+    """One audit trail item: who (IAM ARN) changed what, when, and the change itself."""
+
+    target: str
+    action: str
+    operator: str
+    at: datetime
+    change: Mapping[str, Any]
+
+
+class Moved(Exception):
+    """A condition failed: the item changed since it was read (another operator, or a checkout moving stock)."""
+
+
+class CatalogAdminStore(Protocol):
+    def product(self, sku: str) -> StoredProduct | None: ...
+
+    def put_product(
+        self, product: Product, revision: int, slots: int, writes: Sequence[ShardWrite], audit: Audit
+    ) -> None:
+        """The definition (stock untouched but for `writes`) if the stored revision is still `revision` (0: no
+        product yet), and the audit item, in one transaction. Raises Moved."""
+        ...
+
+    def write_stock(self, sku: str, writes: Sequence[ShardWrite], audit: Audit) -> None:
+        """The stock shards' `inventory` moved as `writes` say, and the audit item, in one transaction. Raises Moved."""
+        ...
+
+    def discount(self, code: str) -> StoredDiscount | None: ...
+
+    def put_discount(
+        self, discount: Discount, revision: int, slots: int, writes: Sequence[ShardWrite], audit: Audit
+    ) -> None:
+        """As put_product, for a code; `writes` move its usage shards' `uses`. Raises Moved."""
+        ...
+
+    def settings(self) -> StoredSettings | None: ...
+
+    def put_settings(self, settings: StoreSettings, revision: int, audit: Audit) -> None:
+        """The settings if the stored revision is still `revision` (0: none yet), and the audit item. Raises Moved."""
+        ...
+
+
+# ---------------------------------------------------------------- identities and versions
+
+
+def checked_sku(sku: str) -> str:
+    """Path parameters end up in DynamoDB keys: anything that cannot be a sku is simply not found."""
+    if not is_reference(sku):
+        raise NotFound("Product not found", AdminCode.CATALOG_ITEM_NOT_FOUND)
+    return sku
+
+
+def checked_code(code: str) -> str:
+    if not re.fullmatch(DISCOUNT_CODE, code):
+        raise NotFound("Discount code not found", AdminCode.CATALOG_ITEM_NOT_FOUND)
+    return code
+
+
+def etag(revision: int) -> str:
+    return f'"{revision}"'
+
+
+def _matches(if_match: str | None, revision: int, exists: bool) -> None:
+    """A stale (or malformed) If-Match is refused before anything is written."""
+    if if_match is None:
+        return
+    tags = {tag.strip() for tag in if_match.split(",")}
+    if "*" in tags and exists:
+        return
+    if not exists or etag(revision) not in tags:
+        raise PreconditionFailed("If-Match does not name the current version: read it again", None)
+
+
+# ---------------------------------------------------------------- products and stock
+
+
+def get_product(store: CatalogAdminStore, sku: str) -> StoredProduct:
+    found = store.product(checked_sku(sku))
+    if found is None:
+        raise NotFound("Product not found", AdminCode.CATALOG_ITEM_NOT_FOUND)
+    return found
+
+
+def put_product(
+    store: CatalogAdminStore, sku: str, change: ProductChange, *, if_match: str | None, operator: str, now: datetime
+) -> StoredProduct:
+    checked_sku(sku)
+    for _ in range(_ATTEMPTS):
+        current = store.product(sku)
+        _matches(if_match, current.revision if current else 0, current is not None)
+        product = Product(sku=sku, inventory=current.product.inventory if current else 0, **change.model_dump())
+        writes: list[ShardWrite] = []
+        slots = change.stock_shards
+        if current is not None:
+            slots = len(slots_for(change.stock_shards, len(current.shards)))
+            if change.stock_shards != current.product.stock_shards:
+                writes = _moves(current.levels(), rebalanced(current.levels(), change.stock_shards))
+        before = current.product.model_dump(exclude={"inventory"}) if current else None
+        audit = Audit(
+            f"product:{sku}",
+            "put_product",
+            operator,
+            now,
+            {"before": before, "after": product.model_dump(exclude={"inventory"})},
+        )
+        try:
+            store.put_product(product, current.revision if current else 0, slots, writes, audit)
+        except Moved:
+            continue
+        return get_product(store, sku)
+    raise DependencyUnavailable("the product kept changing while it was written")
+
+
+def _moves(levels: Mapping[int, int], target: Mapping[int, int]) -> list[ShardWrite]:
+    """Shard writes from `levels` to `target`, each conditional on the level read."""
+    return [
+        ShardWrite(shard, target[shard] - levels.get(shard, 0), seen=levels.get(shard, 0))
+        for shard in sorted(target)
+        if target[shard] != levels.get(shard, 0)
+    ]
+
+
+def change_stock(
+    store: CatalogAdminStore, sku: str, change: StockChange, *, operator: str, now: datetime
+) -> StoredProduct:
+    """Adjust (a signed number of units, with a reason) or set (when the level is still `expected`) the units
+    available. Never below zero: 409 instead. Concurrent checkouts are never lost: every write is conditional."""
+    for _ in range(_ATTEMPTS):
+        current = get_product(store, sku)
+        levels = current.levels()
+        available = sum(levels.values())
+        active = current.product.stock_shards
+        if change.set is not None:
+            if available != change.expected:
+                raise Conflict(
+                    f"The stock level is {available}, not {change.expected}: read it again",
+                    AdminCode.STOCK_CONFLICT,
+                    {"available": available, "reserved": current.reserved},
+                )
+            writes = _moves(levels, rebalanced(levels, active, total=change.set))
+        elif change.adjust is not None and change.adjust >= 0:
+            writes = [ShardWrite(shard, units) for shard, units in added(levels, change.adjust, active).items()]
+        else:
+            units = -(change.adjust or 0)
+            plan = take_plan(levels, units, sorted(levels))
+            if plan is None:
+                raise Conflict(
+                    f"Only {available} unit(s) are available: the stock cannot go below zero",
+                    AdminCode.STOCK_CONFLICT,
+                    {"available": available, "reserved": current.reserved},
+                )
+            writes = [ShardWrite(shard, -taken, at_least=taken) for shard, taken in plan.items()]
+        audit = Audit(
+            f"product:{sku}",
+            "change_stock",
+            operator,
+            now,
+            {**change.model_dump(exclude_none=True), "available_before": available},
+        )
+        try:
+            store.write_stock(sku, writes, audit)
+        except Moved:
+            continue
+        return get_product(store, sku)
+    raise DependencyUnavailable("the stock kept changing while it was written")
+
+
+# ---------------------------------------------------------------- discount codes
+
+
+def get_discount(store: CatalogAdminStore, code: str) -> StoredDiscount:
+    found = store.discount(checked_code(code))
+    if found is None:
+        raise NotFound("Discount code not found", AdminCode.CATALOG_ITEM_NOT_FOUND)
+    return found
+
+
+def put_discount(
+    store: CatalogAdminStore, code: str, change: DiscountChange, *, if_match: str | None, operator: str, now: datetime
+) -> StoredDiscount:
+    checked_code(code)
+    try:
+        discount = Discount(code=code, **change.model_dump())
+    except ValidationError as exc:  # the definition's own consistency (an amount for fixed_amount, ends after starts)
+        reasons = "; ".join(str(error["msg"]).removeprefix("Value error, ") for error in exc.errors())
+        raise Invalid(f"Invalid discount: {reasons}") from None
+    for _ in range(_ATTEMPTS):
+        current = store.discount(code)
+        _matches(if_match, current.revision if current else 0, current is not None)
+        writes: list[ShardWrite] = []
+        slots = change.usage_shards
+        if current is not None:
+            slots = len(slots_for(change.usage_shards, len(current.shards)))
+            if change.usage_shards != current.discount.usage_shards:
+                uses = {shard.shard: shard.available for shard in current.shards}
+                writes = _moves(uses, rebalanced(uses, change.usage_shards))
+        audit = Audit(
+            f"discount:{code}",
+            "put_discount",
+            operator,
+            now,
+            {
+                "before": current.discount.model_dump(mode="json") if current else None,
+                "after": discount.model_dump(mode="json"),
+            },
+        )
+        try:
+            store.put_discount(discount, current.revision if current else 0, slots, writes, audit)
+        except Moved:
+            continue
+        return get_discount(store, code)
+    raise DependencyUnavailable("the discount code kept changing while it was written")
+
+
+# ---------------------------------------------------------------- store settings
+
+
+def get_settings(store: CatalogAdminStore) -> StoredSettings:
+    found = store.settings()
+    if found is None:
+        raise NotFound("The store settings were never loaded", AdminCode.CATALOG_ITEM_NOT_FOUND)
+    return found
+
+
+def put_settings(
+    store: CatalogAdminStore, settings: StoreSettings, *, if_match: str | None, operator: str, now: datetime
+) -> StoredSettings:
+    """Shipping rates, pickup stores and tax rates, replaced as a whole (validated whole by the model)."""
+    current = store.settings()
+    _matches(if_match, current.revision if current else 0, current is not None)
+    audit = Audit(
+        "settings",
+        "put_settings",
+        operator,
+        now,
+        {
+            "before": current.settings.model_dump(mode="json") if current else None,
+            "after": settings.model_dump(mode="json"),
+        },
+    )
+    try:
+        store.put_settings(settings, current.revision if current else 0, audit)
+    except Moved:
+        raise PreconditionFailed("The settings changed meanwhile: read them again", None) from None
+    return get_settings(store)
