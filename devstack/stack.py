@@ -95,20 +95,23 @@ class LocalStack:
         self.containers = settings.containers_per_function() if containers is None else containers
         self.template = load_template()
         overrides = dict(parameter_overrides or {})
+        # The dev-only secrets (BOLT_SIGNING_SECRET, ... or devstack's defaults), read once: the secrets the stack
+        # stores in its embedded Secrets Manager are exactly those the fake Bolt and the OMS sink use.
+        self.bolt_secret = settings.bolt_secret_document()
+        self.oms_signing_secret = settings.oms_signing_secret()
         self.services: list[Service] = []
         # The fake Bolt API (devstack/fake_bolt.py) unless a Bolt URL was given; its webhooks go to our front door.
         self.fake_bolt: FakeBolt | None = None
         if "BoltApiBaseUrl" not in overrides:
-            secret = settings.bolt_secret_document()
             self.fake_bolt = FakeBolt(
-                api_key=secret["api_key"],
-                signing_secret=secret["signing_secret"],
+                api_key=self.bolt_secret["api_key"],
+                signing_secret=self.bolt_secret["signing_secret"],
                 webhook_url=lambda: f"{self.url}/bolt/webhooks/transaction" if self._api else None,
             )
             overrides["BoltApiBaseUrl"] = self.fake_bolt.url
             self.services.append(self.fake_bolt)
         # The OMS sink (devstack/oms_sink.py) unless an OMS URL was given: fulfilment hand-offs land there.
-        oms_url, self.oms_sink = local_oms(overrides)
+        oms_url, self.oms_sink = local_oms(overrides, self.oms_signing_secret)
         if oms_url is not None:
             overrides["OmsEndpointUrl"] = oms_url
         if self.oms_sink is not None:
@@ -169,11 +172,11 @@ class LocalStack:
         self.tables = create_tables(boto3.client("dynamodb"), self.template, self.resolver)
         self.queue_urls = create_queues(boto3.client("sqs"), self.template, self.resolver)
         secret_name = self.resolver.parameters["BoltSecretName"]
-        create_bolt_secret(boto3.client("secretsmanager"), secret_name, settings.bolt_secret_document())
+        create_bolt_secret(boto3.client("secretsmanager"), secret_name, self.bolt_secret)
         # The OMS signing secret fulfilment signs hand-offs with; the local OMS sink verifies with the same value.
         oms_secret_name = self.resolver.parameters["OmsSigningSecretName"]
         create_bolt_secret(
-            boto3.client("secretsmanager"), oms_secret_name, {"signing_secret": settings.oms_signing_secret()}
+            boto3.client("secretsmanager"), oms_secret_name, {"signing_secret": self.oms_signing_secret}
         )
         verify_sender(boto3.client("ses"), self.resolver.parameters["ConfirmationSender"])
         # The handlers' shared client, created here before request threads could race on boto3's default session.

@@ -6,9 +6,8 @@ hand-offs from the sink's /_sink/requests, so everything is observed from outsid
 """
 
 import json
-import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,18 @@ import pytest
 from devstack.oms_sink import ADMIN_PATH
 from devstack.process import stack_process
 from devstack.ses import sent_emails
-from tests.local_stack import EMBEDDED_AWS_URL, OMS_SINK_URL, SF_ADDRESS, post_signed, request, stack_environment
+from tests.local_stack import (
+    EMBEDDED_AWS_URL,
+    OMS_SINK_URL,
+    SF_ADDRESS,
+    post_signed,
+    request,
+    stack_environment,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
-FANOUT_TIMEOUT_SECONDS = 20
 # The test needs the stack's own OMS sink and pollers.
 LOCAL_OVERRIDES = ("LOCAL_OMS_URL", "LOCAL_POLLERS", "LOCAL_SQS_RETRY_SECONDS")
 SHOPPER_EMAIL = "fanout-shopper@example.com"
@@ -43,16 +49,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with stack_process(stack_environment(*LOCAL_OVERRIDES, LOCAL_CONTAINERS="2"), log_path=log) as process:
         aws, oms = process.announced(EMBEDDED_AWS_URL), process.announced(OMS_SINK_URL)
         yield Stack(api=process.url, aws=aws, oms=oms, log=log)
-
-
-def wait_for[T](what: str, probe: Callable[[], T | None], timeout: float = FANOUT_TIMEOUT_SECONDS) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"{what} did not happen within {timeout}s")
 
 
 def emails_for(stack: Stack, order_id: str) -> list[dict[str, Any]]:
