@@ -23,8 +23,8 @@ SERVICE_PORTS = ("FAKE_BOLT_PORT", "MOTO_PORT", "LOCAL_OMS_PORT")
 
 # Where the stack's services listen, as it prints them when it starts (devstack/fake_bolt.py, devstack/__main__.py).
 FAKE_BOLT_URL = re.compile(r"^fake Bolt API on (\S+)$")
-EMBEDDED_AWS_URL = re.compile(r"embedded AWS on (http://[^;\s]+)")
-OMS_SINK_URL = re.compile(r"OMS sink on (http://[^/;\s]+)")
+EMBEDDED_AWS_URL = re.compile(r"^  embedded AWS +(http://\S+)")
+OMS_SINK_URL = re.compile(r"^  OMS sink +(http://[^/\s]+)")
 SF_ADDRESS = {  # taxed at 7.25%, near the demo catalog's pickup store
     "street_address1": "1 Market St",
     "locality": "San Francisco",

@@ -6,6 +6,7 @@ hand-offs from the sink's /_sink/requests, so everything is observed from outsid
 """
 
 import json
+import re
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -167,3 +168,21 @@ def test_the_stack_log_shows_no_poller_failures(stack: Stack) -> None:
 
     log = stack.log.read_text(errors="replace")
     assert "pollers:" not in log, log[-4000:]
+
+
+def test_the_stack_log_has_one_line_per_batch_naming_the_events_and_their_outcome(stack: Stack) -> None:
+    order = place_order(stack, sku="MUG-12OZ", quantity=1)
+    authorise_and_wait(stack, order)
+
+    lines = [line for line in stack.log.read_text(errors="replace").splitlines() if order.order_id in line]
+    seen = {line.split()[1]: line for line in lines}
+    assert "order.authorized" in seen["OutboxPublisher"]
+    assert "outbox event published" in seen["OutboxPublisher"]
+    assert "confirmation sent" in "".join(line for line in lines if line.split()[1] == "ConfirmationEmail")
+    assert "fulfilment submitted" in "".join(line for line in lines if line.split()[1] == "Fulfilment")
+    assert re.search(
+        r"  TransactionWebhook +auth +200  applied " + order.order_id + r" +\d+ ms$", seen["TransactionWebhook"]
+    )
+    # the default output: no JSON log line, no EMF blob, no Powertools warning, no personal data
+    text = stack.log.read_text(errors="replace")
+    assert [noise for noise in ('{"level"', '"_aws"', "No application metrics", SHOPPER_EMAIL) if noise in text] == []
