@@ -1,8 +1,8 @@
 """What `make run` prints: one short line per invocation, built from the event, the function's answer and what it
 logged and counted (devstack/invocations.py).
 
-    14:02:11.482  TransactionWebhook  capture                                   200  applied BO-X3IRWMZOER              11 ms
-    14:02:12.913  Fulfilment          queue FulfilmentQueue BO-X3IRWMZOER: order.captured       fulfilment submitted   85 ms
+  14:02:11.482  TransactionWebhook  capture                                   200  applied BO-X3IRWMZOER           11 ms
+  14:02:12.913  Fulfilment          queue FulfilmentQueue BO-X3IRWMZOER: order.captured    fulfilment submitted  85 ms
 
 Requests: the time, the function, the Bolt event (or the method and path), the status and the result (a webhook's
 applied/duplicate/held/ignored, a failure's code and message, the order or cart an answer names). Stream and queue
