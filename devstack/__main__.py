@@ -47,11 +47,11 @@ def startup_lines(stack: LocalStack) -> list[str]:
         lines.append(("OMS sink", f"{stack.oms_sink.endpoint_url}  received: GET {stack.oms_sink.url}{ADMIN_PATH}"))
     lines += [
         ("pollers", pollers_text(stack)),
-        ("deliveries", f"GET {stack.url}/_local/deliveries  (python -m devstack.simulator deliveries | tail)"),
+        ("deliveries", f"GET {stack.url}/_local/deliveries  (make deliveries, make tail, make resend ID=...)"),
         ("secrets", ", ".join(f"{name} {'set' if os.environ.get(name) else 'default'}" for name in LOCAL_SECRETS)),
         ("output", "one line per invocation; LOG_FORMAT=json adds the functions' JSON logs; Ctrl-C stops"),
     ]
-    return [f"  {name:<14}{text}" for name, text in lines]
+    return [f"  {name:<15}{text}" for name, text in lines]
 
 
 def main() -> int:

@@ -36,6 +36,7 @@ from devstack.bolt_payloads import (
     transaction,
     webhook,
 )
+from devstack.console import answer_outcome
 from devstack.settings import DEFAULT_SIGNING_SECRET, HOST
 from devstack.simulator.client import Answer, Target
 
@@ -159,10 +160,9 @@ def resend(target: Target, delivery_id: str) -> str:
         answer = json.loads(text) if text else None
     except ValueError:
         answer = None
-    result = answer.get("result") if isinstance(answer, dict) else None
     what = delivery.get("event") or delivery["path"]
     sent = f"resent delivery {delivery_id} ({delivery['kind']} {what}, {len(body)} bytes)"
-    return f"{sent}: {status} {result or ''}".rstrip()
+    return f"{sent}: {status} {answer_outcome(status, answer, {})}".rstrip()
 
 
 def tail(target: Target, most: int | None, show: Callable[[str], None], poll: float = TAIL_POLL_SECONDS) -> None:

@@ -89,20 +89,22 @@ def test_deliveries_lists_hooks_and_webhooks_with_their_status_and_result(
     assert {row[-1] for row in rows} <= {"/bolt/universal", "/bolt/webhooks/transaction"}
 
 
-def test_resend_replays_the_exact_bytes_and_headers(base_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_resend_replays_the_exact_bytes_and_headers(
+    base_url: str, order_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     original = next(d for d in reversed(deliveries(base_url)) if d["event"] == "capture")
 
     status, out, _ = tool(capsys, "--base-url", base_url, "resend", str(original["id"]))
 
     assert status == 0
     assert out.startswith(f"resent delivery {original['id']} (webhook capture, ")
-    assert out.strip().endswith(": 200 duplicate")
+    assert out.strip().endswith(f": 200 duplicate {order_id}")
     replayed = deliveries(base_url)[-1]
     first = request(base_url, "GET", f"/_local/deliveries/{original['id']}").body
     second = request(base_url, "GET", f"/_local/deliveries/{replayed['id']}").body
     assert second["body_base64"] == first["body_base64"]
     assert second["headers"] == first["headers"]
-    assert (second["status"], second["result"]) == (200, f"duplicate {first['result'].split()[-1]}")
+    assert (second["status"], second["result"]) == (200, f"duplicate {order_id}")
 
 
 def test_resend_of_an_unknown_delivery_says_so(base_url: str, capsys: pytest.CaptureFixture[str]) -> None:
