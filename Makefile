@@ -20,7 +20,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 .PHONY: help run test lint format typecheck validate build unit e2e events load-catalog deploy clean bench reconcile
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml uv.lock
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 is required (python3.13 on PATH or under pyenv)"; exit 1; }
@@ -29,10 +29,10 @@ $(STAMP): pyproject.toml uv.lock
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --compile-bytecode --python $(BIN)/python --quiet
 	@touch $@
 
-run: $(STAMP) ## serve the API on http://127.0.0.1:$(PORT) with embedded AWS and demo data (no Docker)
+run: $(STAMP) ## serve the API on http://127.0.0.1:3000 (PORT=... for another) with embedded AWS, demo data, no Docker
 	PORT=$(PORT) $(BIN)/python -m devstack
 
-.PHONY: demo simulate
+.PHONY: demo simulate trigger deliveries resend tail
 demo: $(STAMP) ## local stack on a free port (or PORT=...), every Bolt simulator scenario, timelines and final orders
 	$(BIN)/python -m devstack.simulator.demo $(if $(filter environment command line,$(origin PORT)),--port $(PORT))
 
@@ -41,6 +41,34 @@ simulate: export BOLT_SIGNING_SECRET := $(or $(SECRET),$(BOLT_SIGNING_SECRET))
 simulate: $(STAMP) ## Bolt simulator vs a stage: make simulate URL=https://... [SECRET=...|SECRET_ID=bolt-merchant/dev] [ARGS=...]
 	@test -n "$(URL)" || { echo "usage: make simulate URL=<ApiUrl output> [SECRET=... | SECRET_ID=...] [ARGS=...]"; exit 2; }
 	$(BIN)/python -m devstack.simulator --base-url $(URL) $(if $(SECRET_ID),--secret-id $(SECRET_ID)) $(ARGS)
+
+# Bolt tools for the running local stack (devstack/simulator/tools.py); PORT as for make run.
+trigger: $(STAMP) ## one signed webhook from an order's state: make trigger TYPE=capture ORDER=BO-... [AMOUNT=cents]
+	@test -n "$(TYPE)" -a -n "$(ORDER)" || { echo "usage: make trigger TYPE=<webhook type> ORDER=<order id> [AMOUNT=<cents>]"; exit 2; }
+	@PORT=$(PORT) $(BIN)/python -m devstack.simulator trigger $(TYPE) --order $(ORDER) $(if $(AMOUNT),--amount $(AMOUNT))
+
+deliveries: $(STAMP) ## the hooks and webhooks the local stack received, with status and result
+	@PORT=$(PORT) $(BIN)/python -m devstack.simulator deliveries
+
+resend: $(STAMP) ## send one delivery again, same bytes and headers: make resend ID=<delivery id>
+	@test -n "$(ID)" || { echo "usage: make resend ID=<delivery id, from make deliveries>"; exit 2; }
+	@PORT=$(PORT) $(BIN)/python -m devstack.simulator resend $(ID)
+
+tail: $(STAMP) ## follow the local stack's deliveries as they arrive (Ctrl-C stops)
+	@PORT=$(PORT) $(BIN)/python -m devstack.simulator tail
+
+# sam local runs each function in a container; devstack/sam_local.py says plainly when no runtime answers.
+.PHONY: invoke start-api
+invoke: $(STAMP) ## sam local invoke (needs Docker): make invoke FUNCTION=ShippingFunction EVENT=events/shipping/universal_valid.json
+	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<logical id, e.g. ShippingFunction> EVENT=<events/.../*.json>"; exit 2; }
+	@$(BIN)/python -m devstack.sam_local
+	$(MAKE) --no-print-directory build
+	$(BIN)/sam local invoke -t $(BUILD_DIR)/template.yaml $(FUNCTION) -e $(EVENT) --env-vars events/env.local.json
+
+start-api: $(STAMP) ## sam local start-api on PORT (needs Docker) against the dev stage's tables (events/env.local.json)
+	@$(BIN)/python -m devstack.sam_local
+	$(MAKE) --no-print-directory build
+	$(BIN)/sam local start-api -t $(BUILD_DIR)/template.yaml --env-vars events/env.local.json --port $(PORT)
 
 test: lint typecheck validate scan build unit ## every check: lint, types, template, IaC scan, sam build, all tests
 
@@ -82,6 +110,9 @@ build: $(STAMP) ## sam build for ARCH (x86_64 default, ARCH=arm64 for Graviton) 
 
 unit: $(STAMP) ## pytest: layer units, handlers under moto, end-to-end over the local stack
 	$(BIN)/python -m pytest
+
+e2e: $(STAMP) ## only the end-to-end tests: the local stack over HTTP (tests/e2e)
+	$(BIN)/python -m pytest tests/e2e
 
 bench: build ## benchmark table (cold init, warm overhead, AWS calls, sizes, local stack); BENCH_ARGS=--quick
 	BENCH_BUILD_DIR=$(BUILD_DIR) $(BIN)/python -m devstack.bench $(BENCH_ARGS)

@@ -19,6 +19,8 @@ from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from devstack.template import FunctionSpec
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+# Runs one invocation: (function logical id, event, the call) -> what the call returned (devstack/invocations.py).
+Observer = Callable[[str, dict[str, Any], Callable[[], Any]], Any]
 
 
 @dataclass(frozen=True)
@@ -69,9 +71,12 @@ def shares_resolver(first: ModuleType, other: ModuleType) -> bool:
 class FunctionPool:
     """Up to `size` containers of one function; an invocation borrows a free one, waiting if all are busy."""
 
-    def __init__(self, spec: FunctionSpec, identity: FunctionIdentity, size: int) -> None:
+    def __init__(
+        self, spec: FunctionSpec, identity: FunctionIdentity, size: int, observer: Observer | None = None
+    ) -> None:
         self.spec = spec
         self.identity = identity
+        self.observer = observer
         self._idle: queue.Queue[Handler] = queue.Queue()
         copies = [load_handler_copy(spec, 0)]
         while len(copies) < size:
@@ -90,7 +95,11 @@ class FunctionPool:
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         handler = self._idle.get()
         try:
-            return handler(event, self._context())
+            if self.observer is None:
+                return handler(event, self._context())
+            context = self._context()
+            result: dict[str, Any] = self.observer(self.spec.logical_id, event, lambda: handler(event, context))
+            return result
         finally:
             self._idle.put(handler)
 

@@ -66,6 +66,9 @@ class ApiRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: ApiServer
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Quiet: each invocation gets its own line (devstack/console.py)."""
+
     def do_GET(self) -> None:
         self._answer(*self._proxy())
 

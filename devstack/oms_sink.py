@@ -139,8 +139,11 @@ class OmsSink:
             self._server.received.clear()
 
 
-def local_oms(parameter_overrides: Mapping[str, str]) -> tuple[str | None, OmsSink | None]:
-    """The OmsEndpointUrl the local stack should use and the sink serving it (None when it is not ours).
+def local_oms(
+    parameter_overrides: Mapping[str, str], signing_secret: str | None = None
+) -> tuple[str | None, OmsSink | None]:
+    """The OmsEndpointUrl the local stack should use and the sink serving it (None when it is not ours), verifying
+    with `signing_secret` (default: OMS_SIGNING_SECRET or the local default).
 
     (None, None) means the caller's own OmsEndpointUrl stands."""
     if "OmsEndpointUrl" in parameter_overrides:
@@ -150,5 +153,5 @@ def local_oms(parameter_overrides: Mapping[str, str]) -> tuple[str | None, OmsSi
         return "", None
     if configured:
         return configured, None
-    sink = OmsSink(int(os.environ.get("LOCAL_OMS_PORT", "0")))
+    sink = OmsSink(int(os.environ.get("LOCAL_OMS_PORT", "0")), signing_secret)
     return sink.endpoint_url, sink

@@ -23,14 +23,17 @@ a subprocess, reads the file and prints one row per area and a total:
 """
 
 import argparse
+import contextlib
 import json
 import os
+import platform
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +121,20 @@ def update_document(block: str, document: Path = DOCUMENT) -> None:
     document.write_text(text[:start] + "\n" + block + "\n" + text[end:], encoding="utf-8")
 
 
+def machine_line(now: datetime | None = None) -> str:
+    """When and on what the figures were measured: date, CPU model and count (nproc), Python, OS, load average."""
+    model = platform.machine()
+    with contextlib.suppress(OSError):
+        models = [line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")]
+        model = models[0].split(":", 1)[1].strip() if models else model
+    load = f", load average {os.getloadavg()[0]:.1f} at the end" if hasattr(os, "getloadavg") else ""
+    when = (now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"{when}, {os.cpu_count()} x {model} (nproc {os.cpu_count()}), Python {platform.python_version()},"
+        f" {platform.system()} {platform.machine()}{load}."
+    )
+
+
 def run(pytest_args: Sequence[str], scale: int) -> tuple[int, dict[str, Any], float]:
     """pytest on the suite in a subprocess; (exit status, {"areas", "tests", "failed"}, seconds)."""
     with tempfile.TemporaryDirectory(prefix="reliability-") as directory:
@@ -148,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     block = (
         f"{table(document['areas'])}\n\n"
         f"`python -m devstack.reliability{' --scale ' + str(options.scale) if options.scale > 1 else ''}`: "
-        f"{elapsed:.0f} s, {verdict}."
+        f"{elapsed:.0f} s, {verdict}, {machine_line()}"
     )
     print()
     print(block)

@@ -10,13 +10,19 @@ The fan-out runs locally: `stack.pollers` (devstack/pollers.py; LOCAL_POLLERS=0 
 source mappings and `stack.drain(timeout)` waits until they are idle; the confirmation sender is verified in moto's
 SES (sent emails: devstack/ses.py); fulfilment hand-offs go to `stack.oms_sink` (devstack/oms_sink.py) unless an
 OmsEndpointUrl or LOCAL_OMS_URL is given.
+
+Every invocation goes through `stack.recorder` (devstack/invocations.py), which keeps what the function logged and
+counted and tells its listeners: `stack.deliveries` (devstack/deliveries.py, served at /_local/deliveries) and, under
+`python -m devstack`, the console (devstack/console.py).
 """
 
+import errno
 import json
 import os
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 import boto3
@@ -25,8 +31,10 @@ from bolt_merchant.core.aws import dynamodb
 from devstack import settings
 from devstack.aws import EmbeddedAws
 from devstack.containers import FunctionIdentity, FunctionPool
-from devstack.fake_bolt import FakeBolt
+from devstack.deliveries import DeliveryLog
+from devstack.fake_bolt import PORT_VARIABLE, FakeBolt
 from devstack.gateway import ApiServer, Route
+from devstack.invocations import Recorder
 from devstack.oms_sink import local_oms
 from devstack.pollers import EventSourcePollers
 from devstack.pollers import enabled as pollers_enabled
@@ -40,6 +48,24 @@ LOCAL_FUNCTION_OVERRIDES = {"ENVIRONMENT": settings.STAGE, "POWERTOOLS_SERVICE_N
 
 # A developer's profile, session or per-service endpoints would override the embedded AWS.
 DEVELOPER_AWS_VARIABLES = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL_")
+
+
+class PortInUse(RuntimeError):
+    """A port the local stack was told to listen on is taken; the message says which and how to pick another."""
+
+
+@contextmanager
+def listening(what: str, variable: str, port: int) -> Iterator[None]:
+    """Turns "address already in use" while `what` binds `port` (set by `variable`) into PortInUse."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise PortInUse(
+            f"{what} cannot listen on {settings.HOST}:{port}: the port is in use (another `make run`?);"
+            f" stop that, or pick another port: {variable}=<port> make run"
+        ) from None
 
 
 class Service(Protocol):
@@ -92,23 +118,32 @@ class LocalStack:
         parameter_overrides: Mapping[str, str] | None = None,
     ) -> None:
         self.port = settings.port() if port is None else port
+        # The API's port first: if it is taken, nothing else was started for nothing. Routes come once loaded.
+        with listening("the API", "PORT", self.port):
+            self._api = ApiServer((settings.HOST, self.port), [])
+        self._serving = False
         self.containers = settings.containers_per_function() if containers is None else containers
         self.template = load_template()
         overrides = dict(parameter_overrides or {})
+        # The dev-only secrets (BOLT_SIGNING_SECRET, ... or devstack's defaults), read once: the secrets the stack
+        # stores in its embedded Secrets Manager are exactly those the fake Bolt and the OMS sink use.
+        self.bolt_secret = settings.bolt_secret_document()
+        self.oms_signing_secret = settings.oms_signing_secret()
         self.services: list[Service] = []
         # The fake Bolt API (devstack/fake_bolt.py) unless a Bolt URL was given; its webhooks go to our front door.
         self.fake_bolt: FakeBolt | None = None
         if "BoltApiBaseUrl" not in overrides:
-            secret = settings.bolt_secret_document()
-            self.fake_bolt = FakeBolt(
-                api_key=secret["api_key"],
-                signing_secret=secret["signing_secret"],
-                webhook_url=lambda: f"{self.url}/bolt/webhooks/transaction" if self._api else None,
-            )
+            with listening("the fake Bolt API", PORT_VARIABLE, int(os.environ.get(PORT_VARIABLE) or 0)):
+                self.fake_bolt = FakeBolt(
+                    api_key=self.bolt_secret["api_key"],
+                    signing_secret=self.bolt_secret["signing_secret"],
+                    webhook_url=lambda: f"{self.url}/bolt/webhooks/transaction",
+                )
             overrides["BoltApiBaseUrl"] = self.fake_bolt.url
             self.services.append(self.fake_bolt)
         # The OMS sink (devstack/oms_sink.py) unless an OMS URL was given: fulfilment hand-offs land there.
-        oms_url, self.oms_sink = local_oms(overrides)
+        with listening("the OMS sink", "LOCAL_OMS_PORT", int(os.environ.get("LOCAL_OMS_PORT") or 0)):
+            oms_url, self.oms_sink = local_oms(overrides, self.oms_signing_secret)
         if oms_url is not None:
             overrides["OmsEndpointUrl"] = oms_url
         if self.oms_sink is not None:
@@ -121,34 +156,39 @@ class LocalStack:
             self.pollers = EventSourcePollers(self, region=settings.REGION)
             self.services.append(self.pollers)
         self.aws_url = ""
+        # Every invocation, with what the function logged and counted, for the console and the delivery log.
+        self.recorder = Recorder()
+        self.deliveries = DeliveryLog()
+        self.recorder.listeners.append(self.deliveries.record)
         self.functions: dict[str, FunctionPool] = {}
         self.tables: dict[str, str] = {}
         self.queue_urls: dict[str, str] = {}
         self._aws = EmbeddedAws()
-        self._api: ApiServer | None = None
 
     @property
     def url(self) -> str:
-        port = self._api.server_port if self._api else self.port
-        return f"http://{settings.HOST}:{port}"
+        return f"http://{settings.HOST}:{self._api.server_port}"
 
     def start(self) -> str:
         """Start everything in background threads; returns the API's base URL."""
         for name in [name for name in os.environ if name.startswith(DEVELOPER_AWS_VARIABLES)]:
             del os.environ[name]
-        self.aws_url = self._aws.start()
+        self.aws_url = self._aws.start()  # a taken MOTO_PORT: werkzeug says so and exits
         os.environ.update(aws_environment(self.aws_url))
         os.environ.update(shared_function_environment(self.specs))
         # Imported only now: Powertools' shared Logger reads POWERTOOLS_SERVICE_NAME when it is created.
+        from bolt_merchant.core import observability
         from bolt_merchant.core import settings as wiring
 
         wiring.reset()
         self._provision()
         self._load_functions()
+        self.recorder.install(observability.logger, observability.metrics)
         for service in self.services:
             service.start()
-        self._api = ApiServer((settings.HOST, self.port), self._routes())
+        self._api.routes = self._routes()
         threading.Thread(target=self._api.serve_forever, name="api", daemon=True).start()
+        self._serving = True
         return self.url
 
     def drain(self, timeout: float = 30.0) -> None:
@@ -158,9 +198,9 @@ class LocalStack:
         self.pollers.drain(timeout)
 
     def stop(self) -> None:
-        if self._api is not None:
+        if self._serving:
             self._api.shutdown()
-            self._api.server_close()
+        self._api.server_close()
         for service in reversed(self.services):
             service.stop()
         self._aws.stop()
@@ -169,12 +209,10 @@ class LocalStack:
         self.tables = create_tables(boto3.client("dynamodb"), self.template, self.resolver)
         self.queue_urls = create_queues(boto3.client("sqs"), self.template, self.resolver)
         secret_name = self.resolver.parameters["BoltSecretName"]
-        create_bolt_secret(boto3.client("secretsmanager"), secret_name, settings.bolt_secret_document())
+        create_bolt_secret(boto3.client("secretsmanager"), secret_name, self.bolt_secret)
         # The OMS signing secret fulfilment signs hand-offs with; the local OMS sink verifies with the same value.
         oms_secret_name = self.resolver.parameters["OmsSigningSecretName"]
-        create_bolt_secret(
-            boto3.client("secretsmanager"), oms_secret_name, {"signing_secret": settings.oms_signing_secret()}
-        )
+        create_bolt_secret(boto3.client("secretsmanager"), oms_secret_name, {"signing_secret": self.oms_signing_secret})
         verify_sender(boto3.client("ses"), self.resolver.parameters["ConfirmationSender"])
         # The handlers' shared client, created here before request threads could race on boto3's default session.
         load_catalog_file(dynamodb(), self.tables["CatalogTable"])
@@ -184,7 +222,7 @@ class LocalStack:
             if str(spec.code_uri) not in sys.path:
                 sys.path.append(str(spec.code_uri))
             identity = function_identity(self.template, self.resolver, spec.logical_id)
-            self.functions[spec.logical_id] = FunctionPool(spec, identity, self.containers)
+            self.functions[spec.logical_id] = FunctionPool(spec, identity, self.containers, self.recorder.run)
 
     def _routes(self) -> list[Route]:
         routes = [
@@ -196,6 +234,8 @@ class LocalStack:
             *routes,
             Route("POST", "/_local/schedules/{function}", ScheduleRunner(self)),
             Route("GET", "/_local/fake-bolt", FakeBoltLocation(self.fake_bolt)),
+            Route("GET", "/_local/deliveries", self.deliveries),
+            Route("GET", "/_local/deliveries/{delivery_id}", self.deliveries),
         ]
 
 

@@ -6,7 +6,8 @@ secret where asked) and a client for its API and its fake Bolt API.
 import http.client
 import json
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,8 +23,8 @@ SERVICE_PORTS = ("FAKE_BOLT_PORT", "MOTO_PORT", "LOCAL_OMS_PORT")
 
 # Where the stack's services listen, as it prints them when it starts (devstack/fake_bolt.py, devstack/__main__.py).
 FAKE_BOLT_URL = re.compile(r"^fake Bolt API on (\S+)$")
-EMBEDDED_AWS_URL = re.compile(r"embedded AWS on (http://[^;\s]+)")
-OMS_SINK_URL = re.compile(r"OMS sink on (http://[^/;\s]+)")
+EMBEDDED_AWS_URL = re.compile(r"^  embedded AWS +(http://\S+)")
+OMS_SINK_URL = re.compile(r"^  OMS sink +(http://[^/\s]+)")
 SF_ADDRESS = {  # taxed at 7.25%, near the demo catalog's pickup store
     "street_address1": "1 Market St",
     "locality": "San Francisco",
@@ -32,12 +33,24 @@ SF_ADDRESS = {  # taxed at 7.25%, near the demo catalog's pickup store
     "country_code": "US",
 }
 REQUEST_TIMEOUT_SECONDS = 60  # a back-office call may wait out the fake Bolt's injected faults and retries
+FANOUT_TIMEOUT_SECONDS = 20  # for the pollers and consumers to act on what a request wrote
 
 
 def stack_environment(*dropped: str, **settings: str) -> dict[str, str]:
     """os.environ for a test's stack, plus `settings`: without a developer's own Bolt secrets (the tests sign with
     devstack's defaults), fixed service ports, or the `dropped` variables."""
     return {**environment_with_default_secrets(*SERVICE_PORTS, *dropped), **settings}
+
+
+def wait_for[T](what: str, probe: Callable[[], T | None], timeout: float = FANOUT_TIMEOUT_SECONDS) -> T:
+    """probe()'s first truthy answer, asked every 0.1 s; AssertionError naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"{what} did not happen within {timeout}s")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ from devstack.simulator.load import run_load
 from devstack.simulator.report import summary_text, timeline_text
 from devstack.simulator.scenarios import SCENARIOS, run_scenario
 from devstack.simulator.shopper import Options
+from devstack.simulator.tools import TOOLS
+from devstack.simulator.tools import main as run_tool
 
 EPILOG = (
     """\
@@ -31,6 +33,9 @@ examples:
   python -m devstack.simulator --base-url https://abc123.execute-api.us-east-1.amazonaws.com/dev \\
       --secret-id bolt-merchant/dev --no-token --order-view sigv4
   python -m devstack.simulator --base-url http://127.0.0.1:3000 --checkouts 500 --concurrency 8
+
+tools for the local stack (python -m devstack.simulator <tool> --help):
+  trigger <webhook type> --order <id> [--amount CENTS]   deliveries   resend <delivery id>   tail
 
 The signing secret comes from --secret, else --secret-id (Secrets Manager), else $BOLT_SIGNING_SECRET, else the
 local stack's dev secret.
@@ -145,7 +150,10 @@ def play(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if any(argument in TOOLS for argument in arguments):  # no scenario or option value is a tool's name
+        return run_tool(arguments)
+    args = parse_args(arguments)
     secret, pending = resolve_secrets(args)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 10**6)
     names = list(SCENARIOS) if not args.scenario or "all" in args.scenario else list(dict.fromkeys(args.scenario))

@@ -396,7 +396,8 @@ class Shopper:
             f"{view.get('status')}: authorized {amounts.get('authorized')} captured {amounts.get('captured')}"
             f" refunded {amounts.get('refunded')}, ledger {len(view.get('timeline') or [])}"
         )
-        self.timeline.final_order = view
+        if self.order_id == self.timeline.order_id:  # a second shopper's order is checked, not the one shown
+            self.timeline.final_order = view
         return view
 
 

@@ -3,7 +3,9 @@
 import json
 import os
 import re
+import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -24,7 +26,7 @@ from devstack.containers import FunctionIdentity, FunctionPool
 from devstack.gateway import Route, http_response, resolve_route
 from devstack.load_catalog import catalog_table_of_stack
 from devstack.load_catalog import main as load_catalog_main
-from devstack.process import StackFailed, StackProcess
+from devstack.process import StackFailed, StackProcess, environment_with_default_secrets
 from devstack.resources import DEMO_CATALOG, create_queues
 from devstack.stack import LOCAL_FUNCTION_OVERRIDES, shared_function_environment
 from devstack.template import ROOT, FunctionSpec, LocalResolver
@@ -395,3 +397,30 @@ def test_the_oms_sink_records_posts_and_answers_201(monkeypatch: pytest.MonkeyPa
         assert sink.requests() == []
     finally:
         sink.stop()
+
+
+# ---------------------------------------------------------------- python -m devstack
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_taken_port_is_one_line_saying_which_and_how_to_choose_another() -> None:
+    with socket.socket() as taken:
+        taken.bind((settings.HOST, 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        finished = subprocess.run(
+            [sys.executable, "-m", "devstack"],
+            cwd=ROOT,
+            env={**environment_with_default_secrets(), "PORT": str(port)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    assert finished.returncode == 1
+    assert finished.stdout == ""
+    assert finished.stderr.splitlines() == [
+        f"local stack: the API cannot listen on 127.0.0.1:{port}: the port is in use (another `make run`?);"
+        " stop that, or pick another port: PORT=<port> make run"
+    ]
+    assert time.monotonic() - started < 30  # refused before anything else was started

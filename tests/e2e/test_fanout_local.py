@@ -6,9 +6,9 @@ hand-offs from the sink's /_sink/requests, so everything is observed from outsid
 """
 
 import json
-import time
+import re
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,11 +18,18 @@ import pytest
 from devstack.oms_sink import ADMIN_PATH
 from devstack.process import stack_process
 from devstack.ses import sent_emails
-from tests.local_stack import EMBEDDED_AWS_URL, OMS_SINK_URL, SF_ADDRESS, post_signed, request, stack_environment
+from tests.local_stack import (
+    EMBEDDED_AWS_URL,
+    OMS_SINK_URL,
+    SF_ADDRESS,
+    post_signed,
+    request,
+    stack_environment,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
-FANOUT_TIMEOUT_SECONDS = 20
 # The test needs the stack's own OMS sink and pollers.
 LOCAL_OVERRIDES = ("LOCAL_OMS_URL", "LOCAL_POLLERS", "LOCAL_SQS_RETRY_SECONDS")
 SHOPPER_EMAIL = "fanout-shopper@example.com"
@@ -43,16 +50,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with stack_process(stack_environment(*LOCAL_OVERRIDES, LOCAL_CONTAINERS="2"), log_path=log) as process:
         aws, oms = process.announced(EMBEDDED_AWS_URL), process.announced(OMS_SINK_URL)
         yield Stack(api=process.url, aws=aws, oms=oms, log=log)
-
-
-def wait_for[T](what: str, probe: Callable[[], T | None], timeout: float = FANOUT_TIMEOUT_SECONDS) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"{what} did not happen within {timeout}s")
 
 
 def emails_for(stack: Stack, order_id: str) -> list[dict[str, Any]]:
@@ -171,3 +168,21 @@ def test_the_stack_log_shows_no_poller_failures(stack: Stack) -> None:
 
     log = stack.log.read_text(errors="replace")
     assert "pollers:" not in log, log[-4000:]
+
+
+def test_the_stack_log_has_one_line_per_batch_naming_the_events_and_their_outcome(stack: Stack) -> None:
+    order = place_order(stack, sku="MUG-12OZ", quantity=1)
+    authorise_and_wait(stack, order)
+
+    lines = [line for line in stack.log.read_text(errors="replace").splitlines() if order.order_id in line]
+    seen = {line.split()[1]: line for line in lines}
+    assert "order.authorized" in seen["OutboxPublisher"]
+    assert "outbox event published" in seen["OutboxPublisher"]
+    assert "confirmation sent" in "".join(line for line in lines if line.split()[1] == "ConfirmationEmail")
+    assert "fulfilment submitted" in "".join(line for line in lines if line.split()[1] == "Fulfilment")
+    assert re.search(
+        r"  TransactionWebhook +auth +200  applied " + order.order_id + r" +\d+ ms$", seen["TransactionWebhook"]
+    )
+    # the default output: no JSON log line, no EMF blob, no Powertools warning, no personal data
+    text = stack.log.read_text(errors="replace")
+    assert [noise for noise in ('{"level"', '"_aws"', "No application metrics", SHOPPER_EMAIL) if noise in text] == []

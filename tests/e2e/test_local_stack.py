@@ -1,6 +1,7 @@
 """The local stack over HTTP: `python -m devstack` in a subprocess, real handlers, Bolt-signed requests."""
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ def stack_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def base_url(stack_log: Path) -> Iterator[str]:
-    with stack_process(stack_environment(), log_path=stack_log) as stack:
+    with stack_process(stack_environment(LOG_FORMAT="json"), log_path=stack_log) as stack:
         yield stack.url
 
 
@@ -126,7 +127,15 @@ def test_known_path_with_another_method_is_not_allowed(base_url: str) -> None:
     assert reply.body == {"message": "Method Not Allowed"}
 
 
-def test_handlers_log_under_the_local_service_name(base_url: str, stack_log: Path) -> None:
-    request(base_url, "POST", "/bolt/shipping", VALID_BODY)
+def test_each_request_is_one_line_after_the_functions_json_log_lines(base_url: str, stack_log: Path) -> None:
+    before = len(stack_log.read_text(errors="replace").splitlines())
 
-    assert '"service":"bolt-merchant-local"' in stack_log.read_text(errors="replace")
+    post_signed(base_url, "/bolt/tax", tax_request(HOODIES))
+
+    # The invocation's lines are written before its answer is sent.
+    logged_line, line = stack_log.read_text(errors="replace").splitlines()[before:]
+    assert re.fullmatch(r"\d\d:\d\d:\d\d\.\d{3}  Tax +order\.tax +200  ok +\d+ ms", line), line
+    logged = json.loads(logged_line)  # LOG_FORMAT=json: the function's own log line comes first
+    assert (logged["service"], logged["bolt_event"], logged["status_code"]) == ("bolt-merchant-local", "order.tax", 200)
+    text = stack_log.read_text(errors="replace")
+    assert [noise for noise in ("No application metrics", '"_aws"', '"POST /bolt') if noise in text] == []

@@ -34,8 +34,11 @@ def test_every_scenario_passes_signed_with_both_secrets(base_url: str) -> None:
 
     failed = [timeline_text(t) for t in timelines if not t.ok]
     assert not failed, "\n\n".join(failed)
-    # every scenario read its final order back from the back office
+    # every scenario read its final order back from the back office, and shows the order its header names
     assert all(t.final_order is not None for t in timelines)
+    assert {t.title: t.final_order["order_id"] for t in timelines if t.final_order} == {
+        t.title: t.order_id for t in timelines
+    }
     assert {t.final_order["status"] for t in timelines if t.final_order} == {
         "captured",
         "cancelled",

@@ -1,5 +1,8 @@
 """python -m devstack.reliability: the table it prints and the block it writes into RELIABILITY.md."""
 
+import os
+import platform
+from datetime import UTC, datetime
 from pathlib import Path
 
 from devstack import reliability
@@ -42,3 +45,10 @@ def test_the_document_has_the_marks() -> None:
     text = reliability.DOCUMENT.read_text(encoding="utf-8")
 
     assert text.index(reliability.START_MARK) < text.index(reliability.END_MARK)
+
+
+def test_the_machine_line_says_when_and_on_what() -> None:
+    line = reliability.machine_line(datetime(2026, 12, 8, 1, 30, tzinfo=UTC))
+
+    assert line.startswith(f"2026-12-08 01:30 UTC, {os.cpu_count()} x ")
+    assert f"(nproc {os.cpu_count()}), Python {platform.python_version()}, " in line

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 from typing import Any
 
 import pytest
@@ -180,6 +181,7 @@ def test_every_forged_signature_is_a_401_without_any_aws_call(
     dynamodb_calls = CallCounter(adapters_aws.dynamodb())
     secret_calls = CallCounter(parameters.base.DEFAULT_PROVIDERS["secrets"].client, "secrets-manager")
 
+    started = time.monotonic()
     with aws_calls.watch() as seen:
 
         @budget(10_000)
@@ -203,14 +205,15 @@ def test_every_forged_signature_is_a_401_without_any_aws_call(
 
         forged_is_refused()
 
+    # One forced refresh per minute at most: one for the whole run unless it lasted longer (a loaded machine).
+    refreshes_allowed = 1 + int((time.monotonic() - started) // 60)
     assert dynamodb_calls.count() == 0
-    assert secret_calls.count() <= 1
+    assert secret_calls.count() <= refreshes_allowed
     secret_fetches = [call for call in seen if call.service == "secretsmanager"]
-    SIGNATURES.count(violations=max(0, len(secret_fetches) - 1))
+    SIGNATURES.count(violations=max(0, len(secret_fetches) - refreshes_allowed))
     assert not failures, "\n".join(failures[:20])
     assert aws_calls_beyond_the_secret(seen) == []
-    # One forced refresh for the whole run: the refresh is rate limited to one a minute per container.
-    assert len(secret_fetches) <= 1, secret_fetches
+    assert len(secret_fetches) <= refreshes_allowed, secret_fetches
 
 
 def _is_utf8(raw: bytes) -> bool:

@@ -96,7 +96,9 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     log = tmp_path_factory.mktemp("reliability-stack") / "stack.log"
-    with stack_process(stack_environment(LOCAL_POLLERS="0", LOCAL_CONTAINERS="2"), log_path=log) as process:
+    # LOG_FORMAT=json: the log canaries are searched for in the functions' own log lines as well as the console's.
+    environment = stack_environment(LOCAL_POLLERS="0", LOCAL_CONTAINERS="2", LOG_FORMAT="json")
+    with stack_process(environment, log_path=log) as process:
         yield Stack(url=process.url, fake_bolt=process.announced(FAKE_BOLT_URL), log=log)
 
 

@@ -65,6 +65,16 @@ def is_signed_by(raw_body: bytes, header_values: Iterable[str | None], secrets: 
     return matched
 
 
+def why_refused(header_values: Iterable[str | None]) -> str:
+    """Why no signature verified, for the log line: never a signature or what was expected."""
+    sent = [value for value in header_values if value]
+    if not sent:
+        return "header missing"
+    if all(_decode_signature(value) is None for value in sent):
+        return "header malformed"
+    return "no match"
+
+
 class SignedRequestReader:
     """Size limit, then Bolt's signature over the exact bytes, then strict JSON: nothing is parsed unsigned."""
 
@@ -89,6 +99,9 @@ class SignedRequestReader:
         if len(raw) > limit:
             raise TooLarge("Request body too large")
         if not self._verified(raw, event):
+            # The answer stays the same for every refusal; the request's log line says why.
+            sent = [event.headers.get(SIGNATURE_HEADER), event.headers.get(PENDING_SIGNATURE_HEADER)]
+            logger.append_keys(signature=why_refused(sent))
             raise Unauthorized("Invalid or missing request signature")
         return loads_object(raw)
 
