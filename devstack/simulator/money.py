@@ -253,10 +253,10 @@ def operator_review(target: Target, timeline: Timeline, options: Options) -> Non
 
 
 MONEY_SCENARIOS = {
-    "dashboard-capture": ("operator cancel after a capture in Bolt's dashboard", cancel_after_dashboard_capture),
-    "contradictions": ("money that contradicts the order holds it", contradictions),
+    "dashboard-capture": ("cancel after a dashboard capture", cancel_after_dashboard_capture),
+    "contradictions": ("contradicting money holds the order", contradictions),
     "busy-operator": (f"{CONCURRENT_REFUNDS} refunds at once", busy_operator),
-    "recovery": ("money for a checkout with no order", recovery),
-    "reconciliation": ("what no webhook said, reconciled", reconciliation),
-    "review": ("operator approves a payment under review", operator_review),
+    "recovery": ("money with no order: recovered", recovery),
+    "reconciliation": ("reconciled: what no webhook said", reconciliation),
+    "review": ("operator approves a fraud review", operator_review),
 }
