@@ -36,6 +36,7 @@ from bolt_merchant.checkout.shipping import ShippingRequest
 from bolt_merchant.checkout.storefront import CreateCartRequest
 from bolt_merchant.checkout.tax import TaxRequest
 from bolt_merchant.core import aws as adapters_aws
+from bolt_merchant.core import observability
 from bolt_merchant.core import settings as wiring
 from bolt_merchant.core.api import loads_object
 from bolt_merchant.payments import webhook as webhooks
@@ -527,6 +528,12 @@ def run_hook(
     # Fresh setup: the function's environment, no cached adapter, setting, secret or catalog entry.
     environment.use(spec.environment)
     wiring.reset()
+    # The shared Metrics took their namespace from the environment when the layer was first imported, before any
+    # function's environment was in place; a deployed function has its own at init. Without one, the first request
+    # that records a metric (the webhook's WebhookApplied) fails to flush.
+    observability.metrics.namespace = spec.environment.get("POWERTOOLS_METRICS_NAMESPACE")
+    observability.metrics.service = spec.environment.get("POWERTOOLS_SERVICE_NAME")
+    observability.metrics.clear_metrics()
     parameters.clear_caches()  # type: ignore[no-untyped-call]
     # The provider Powertools would build on first use, built here so its client is counted from the first call.
     provider = parameters.SecretsProvider(boto3_session=session)
