@@ -191,13 +191,16 @@ class DynamoReplay:
 
 @dataclass
 class HookCase:
-    """One hook as Bolt calls it: the function answering it, the signed body, the model its data validates with."""
+    """One hook as Bolt calls it: the function answering it, the signed body, the model its data validates with.
+
+    target_p50_ratio: the warm p50 over the floor's p50 (HMAC + strict JSON + the request model), both measured in
+    the same run; target_calls: AWS calls of one warm request."""
 
     name: str
     function_dir: str
     payload: dict[str, Any]
     model: type[BaseModel]
-    target_p50_ms: float | None
+    target_p50_ratio: float | None
     target_calls: int | None
     data: Callable[[dict[str, Any]], Any] = lambda body: body["data"]
     expected: Callable[[dict[str, Any]], bool] = lambda body: body.get("status") == "success"
@@ -307,6 +310,10 @@ def seed(dynamodb: Any, tables: Mapping[str, str]) -> Seeded:
     return Seeded(order_create_cart=_priced_bolt_cart(twenty, catalog, address), webhook_total=created.total)
 
 
+# Warm targets are ratios to the floor measured in the same run, so they hold on any machine. They are the former
+# millisecond targets (p50 <= 0.5 ms for the small hooks, <= 1.5 ms for order.create and the webhook) over each
+# hook's floor p50 in the 2026-11-29 run that set them, rounded down: 0.5/0.035 -> 14, 0.5/0.037 -> 13,
+# 0.5/0.034 -> 14, 0.5/0.031 -> 16, 1.5/0.124 -> 12, 1.5/0.019 -> 78 (the webhook's model is tiny, its floor too).
 def hook_cases(seeded: Seeded) -> list[HookCase]:
     address = make_events.SF_ADDRESS
     shipping_data = {"cart": make_events.demo_cart(), "shipping_address": address}
@@ -329,7 +336,7 @@ def hook_cases(seeded: Seeded) -> list[HookCase]:
             "shipping",
             make_events.universal("order.shipping", shipping_data),
             ShippingRequest,
-            0.5,
+            14,
             1,
         ),
         HookCase(
@@ -339,7 +346,7 @@ def hook_cases(seeded: Seeded) -> list[HookCase]:
                 "order.tax", {**shipping_data, "shipping_option": {"reference": "standard", "cost": 599}}
             ),
             TaxRequest,
-            0.5,
+            13,
             1,
         ),
         HookCase(
@@ -347,7 +354,7 @@ def hook_cases(seeded: Seeded) -> list[HookCase]:
             "shipping_and_tax",
             make_events.universal("order.shipping_and_tax", shipping_data),
             ShippingRequest,
-            0.5,
+            14,
             1,
         ),
         HookCase(
@@ -355,7 +362,7 @@ def hook_cases(seeded: Seeded) -> list[HookCase]:
             "discounts",
             make_events.universal("discounts.code.apply", {"discount_code": "WELCOME10", "cart": discount_cart}),
             DiscountApplyRequest,
-            0.5,
+            16,
             2,
         ),
         HookCase(
@@ -377,7 +384,7 @@ def hook_cases(seeded: Seeded) -> list[HookCase]:
             "order_create",
             make_events.universal("order.create", {"order": {"token": "0" * 64, "cart": seeded.order_create_cart}}),
             OrderCreateRequest,
-            1.5,
+            12,
             3,
         ),
         HookCase(
@@ -385,7 +392,7 @@ def hook_cases(seeded: Seeded) -> list[HookCase]:
             "transaction_webhook",
             webhook,
             WebhookV2,
-            1.5,
+            78,
             2,
             data=lambda body: body,
             expected=lambda body: body.get("result") == "applied",
