@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from devstack.bench import checkouts, cold, contention, warm
+from devstack.bench import checkouts, cold, contention, first, warm
 from devstack.bench.report import (
     INFO,
     MIB,
@@ -32,8 +32,15 @@ from devstack.template import LocalResolver, function_specs, load_template
 
 # Every verdict is a ratio to a floor measured in the same run (or a count): absolute milliseconds are context only.
 COLD_RATIO_TARGET = 1.4  # cold init as deployed (traced), over the paired floor
-DEFAULTS = {"cold_runs": 7, "iterations": 2000, "warmup": 100, "checkouts": 500, "concurrency": 8}
-QUICK = {"cold_runs": 3, "iterations": 300, "warmup": 30, "checkouts": 50, "concurrency": 8}
+DEFAULTS = {
+    "cold_runs": 7,
+    "first_runs": 7,
+    "iterations": 2000,
+    "warmup": 100,
+    "checkouts": 500,
+    "concurrency": 8,
+}
+QUICK = {"cold_runs": 3, "first_runs": 3, "iterations": 300, "warmup": 30, "checkouts": 50, "concurrency": 8}
 
 
 def progress(message: str) -> None:
@@ -128,6 +135,53 @@ def cold_rows(results: list[cold.ColdTarget], detail: str | None = cold.DETAIL_M
                 f"target <= {COLD_RATIO_TARGET}x the paired floor ({headline}); floor {ms(floor_s)}",
                 ratio_verdict(ratio, COLD_RATIO_TARGET),
                 data,
+            )
+        )
+    return rows
+
+
+def first_request_rows(results: list[first.FirstTarget]) -> list[Row]:
+    """Init + the first request, as deployed: the sum's ratio to the paired floor's sum (info, no target)."""
+    section = "init + first request (traced)"
+    floor = results[0]
+    if floor.error or not floor.init:
+        return [Row(section, floor.name, f"failed: {floor.error}", "-", MISS)]
+    floor_init, floor_first, floor_total = median(floor.init), median(floor.first), median(floor.totals)
+    rows = [
+        Row(
+            section,
+            floor.name,
+            f"{ms(floor_total)} (init {ms(floor_init)} + GetItem {ms(floor_first)})",
+            f"floor (median of {len(floor.init)}, one run before each function's run)",
+            INFO,
+            {"median_s": floor_total, "init_s": floor.init, "first_s": floor.first},
+        )
+    ]
+    for target in results[1:]:
+        request = target.request.event if target.request is not None else "-"
+        subject = f"{target.name} ({request})"
+        if target.error or not target.ratios:
+            rows.append(Row(section, subject, f"failed: {target.error}", "-", MISS))
+            continue
+        ratio = median(target.ratios)
+        total, init, first_request = median(target.totals), median(target.init), median(target.first)
+        rows.append(
+            Row(
+                section,
+                subject,
+                f"{ratio:.2f}x floor (paired, {_spread(target.ratios)}) · {ms(total)} = init {ms(init)} "
+                f"+ first request {ms(first_request)}",
+                f"floor {ms(floor_total)}; no target (compared before and after a change)",
+                INFO,
+                {
+                    "ratio": ratio,
+                    "paired_ratios": target.ratios,
+                    "median_s": total,
+                    "init_median_s": init,
+                    "first_median_s": first_request,
+                    "init_s": target.init,
+                    "first_s": target.first,
+                },
             )
         )
     return rows
@@ -329,6 +383,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, help="untimed warm invocations per hook (default 100, quick 30)")
     parser.add_argument("--checkouts", type=int, help="local stack checkouts (default 500, quick 50)")
     parser.add_argument("--concurrency", type=int, help="local stack concurrency (default 8)")
+    parser.add_argument("--first-runs", type=int, help="init + first request processes per function (default 7)")
     parser.add_argument(
         "--cold-detail",
         choices=[mode for mode in cold.COLD_ENVIRONMENTS if mode != cold.HEADLINE_MODE],
@@ -342,6 +397,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="the sam build output to measure (default .aws-sam/build; another build's, to compare two versions)",
     )
     parser.add_argument("--skip-cold", action="store_true", help="leave out cold init")
+    parser.add_argument("--skip-first", action="store_true", help="leave out init + first request")
     parser.add_argument("--skip-warm", action="store_true", help="leave out warm overhead and AWS calls")
     parser.add_argument("--skip-local", action="store_true", help="leave out the local stack checkouts")
     args = parser.parse_args(argv)
@@ -372,6 +428,9 @@ def main(argv: list[str] | None = None) -> int:
         modes = (cold.HEADLINE_MODE, args.cold_detail)
         progress(f"cold init: {len(specs)} functions + floor, {args.cold_runs} fresh processes each in {modes}")
         rows += cold_rows(cold.measure(specs, args.cold_runs, args.build_dir, modes), args.cold_detail)
+    if not args.skip_first:
+        progress(f"init + first request: {len(specs)} functions + floor, {args.first_runs} runs each (traced)")
+        rows += first_request_rows(first.measure(specs, args.first_runs, args.build_dir, progress=progress))
     hook_results: list[warm.HookResult] = []
     if not args.skip_warm:
         progress(f"warm: {args.iterations} timed invocations per hook after {args.warmup} warm-ups")

@@ -2,6 +2,7 @@
 figures live in `make bench`, never in timed tests. Every timing verdict is a ratio to a floor measured in the same
 run, so the tests below give the same verdicts on a machine ten times slower."""
 
+import json
 import math
 import re
 from pathlib import Path
@@ -11,13 +12,14 @@ import boto3
 import pytest
 from pydantic import BaseModel
 
-from devstack.bench import cold, warm
-from devstack.bench.__main__ import COLD_RATIO_TARGET, cold_rows, warm_rows
+from devstack.bench import cold, first, warm
+from devstack.bench.__main__ import COLD_RATIO_TARGET, cold_rows, first_request_rows, warm_rows
 from devstack.bench.checkouts import CheckoutRun
 from devstack.bench.report import INFO, MISS, OK, Row, percentile, ratio_verdict, render_table
 from devstack.simulator.client import Timeline
 from devstack.simulator.load import LoadResult
 from devstack.simulator.scenarios import CheckoutResult
+from devstack.template import LocalResolver, function_specs, load_template
 from tests.support import AwsStack
 
 
@@ -157,6 +159,27 @@ def test_cold_init_of_a_function_that_failed_to_import_is_a_miss() -> None:
     assert cold_rows(results)[1].verdict == MISS
 
 
+def _first_results(scale: float, ratios: list[float]) -> list[first.FirstTarget]:
+    floor = first.FirstTarget(first.FLOOR_NAME, ":floor", "", None)
+    floor.init, floor.first = [0.2 * scale] * len(ratios), [0.01 * scale] * len(ratios)
+    function = first.FirstTarget("TaxFunction", "tax_handler", "lambda_handler", Path("TaxFunction"))
+    function.request = next(r for r in first.FIRST_REQUESTS if r.function_dir == "tax")
+    function.init = [0.3 * scale * ratio / 1.5 for ratio in ratios]
+    function.first = [0.015 * scale * ratio / 1.5 for ratio in ratios]
+    function.ratios = list(ratios)
+    return [floor, function]
+
+
+@pytest.mark.parametrize("scale", [1.0, 10.0])
+def test_init_plus_first_request_reports_the_sum_over_the_floor_s_sum(scale: float) -> None:
+    rows = first_request_rows(_first_results(scale, [1.5, 1.6, 1.7]))
+
+    assert [row.verdict for row in rows] == [INFO, INFO]  # compared before and after a change, no target
+    assert rows[1].data["ratio"] == 1.6
+    assert rows[1].measured.startswith("1.60x floor")
+    assert rows[1].data["median_s"] == pytest.approx(rows[1].data["init_median_s"] + rows[1].data["first_median_s"])
+
+
 def _warm_result(scale: float, ratio: float, target: float | None) -> warm.HookResult:
     case = warm.HookCase("order.tax", "tax", {}, _Body, target, 1)
     result = warm.HookResult(case, "TaxFunction")
@@ -187,6 +210,7 @@ def test_warm_overhead_is_judged_on_its_ratio_to_the_floor(scale: float) -> None
 def test_no_timing_row_states_a_target_in_milliseconds() -> None:
     rows = [
         *cold_rows(_cold_results(10.0, [1.5], [1.5])),
+        *first_request_rows(_first_results(10.0, [1.5])),
         *warm_rows([_warm_result(10.0, 6.0, 13)]),
     ]
 
@@ -215,3 +239,50 @@ def test_the_traced_child_environment_is_lambda_s_with_the_tracer_on() -> None:
     assert cold.lambda_markers("bare", None, "x") == {}
     with pytest.raises(ValueError, match="unknown cold environment"):
         cold.lambda_markers("lambda", None, "x")
+
+
+def test_every_function_of_the_template_has_a_first_request_from_events() -> None:
+    template = load_template()
+    functions = {spec.code_uri.name for spec in function_specs(template, LocalResolver(template, "bench"))}
+    requests = {request.function_dir: request for request in first.FIRST_REQUESTS}
+
+    assert set(requests) == functions
+    for request in requests.values():
+        assert request.event == ":order-view" or (first.EVENTS_DIR / request.event).is_file(), request.event
+
+
+def test_the_order_view_event_is_an_operator_s_get() -> None:
+    event = first.order_view_event("BO-TEST000001")
+
+    assert event["httpMethod"] == "GET"
+    assert event["path"] == "/orders/BO-TEST000001"
+    assert event["pathParameters"] == {"order_id": "BO-TEST000001"}
+    assert event["requestContext"]["identity"]["userArn"].startswith("arn:aws:iam::")
+
+
+def test_the_child_s_result_is_found_among_the_function_s_log_lines() -> None:
+    result = {"init": 0.3, "first": 0.1, "init_cpu": 0.29, "first_cpu": 0.05, "answer": {"statusCode": 200}}
+    stdout = "\n".join(['{"level":"INFO","message":"bolt request answered"}', first.RESULT_MARKER + json.dumps(result)])
+
+    assert first.parse_result(stdout) == result
+    assert first.parse_result('{"_aws": {"CloudWatchMetrics": []}}') is None
+
+
+@pytest.mark.parametrize(
+    ("function_dir", "answer", "expected"),
+    [
+        ("tax", {"statusCode": 200, "body": '{"event":"order.tax","status":"success","data":{}}'}, True),
+        ("tax", {"statusCode": 200, "body": '{"status":"failure"}'}, False),
+        ("tax", {"statusCode": 503, "body": "{}"}, False),
+        ("transaction_webhook", {"statusCode": 200, "body": '{"status":"success","result":"applied"}'}, True),
+        ("transaction_webhook", {"statusCode": 200, "body": '{"status":"success","result":"duplicate"}'}, False),
+        ("fulfilment", {"batchItemFailures": []}, True),
+        ("fulfilment", {"batchItemFailures": [{"itemIdentifier": "m1"}]}, False),
+    ],
+)
+def test_a_first_request_counts_only_with_the_answer_it_should_get(
+    function_dir: str, answer: dict[str, Any], expected: bool
+) -> None:
+    request = next(r for r in first.FIRST_REQUESTS if r.function_dir == function_dir)
+
+    assert request.expected(answer) is expected
