@@ -78,6 +78,12 @@ def _spread(ratios: list[float]) -> str:
     return f"{min(ratios):.2f}-{max(ratios):.2f}" if len(ratios) > 1 else f"{ratios[0]:.2f}"
 
 
+def _cpu_ratio(target: cold.ColdTarget, floor: cold.ColdTarget, mode: str) -> float | None:
+    if not target.cpu_samples.get(mode) or not floor.cpu_samples.get(mode):
+        return None
+    return median(target.cpu_samples[mode]) / median(floor.cpu_samples[mode])
+
+
 def cold_rows(results: list[cold.ColdTarget], detail: str | None = cold.DETAIL_MODE) -> list[Row]:
     """One row per function: the headline (traced, as deployed) ratio to the paired floor, judged against
     COLD_RATIO_TARGET; `detail` (untraced) shown beside it, not judged. Milliseconds are context only."""
@@ -109,6 +115,8 @@ def cold_rows(results: list[cold.ColdTarget], detail: str | None = cold.DETAIL_M
         data: dict[str, Any] = {
             "mode": headline,
             "ratio": ratio,
+            # CPU seconds over the floor's: a check on the wall-clock ratio when the machine was not quiet
+            "cpu_ratio": _cpu_ratio(target, floor, headline),
             "paired_ratios": ratios,
             "median_s": value,
             "samples_s": target.samples[headline],
