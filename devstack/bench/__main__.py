@@ -111,12 +111,15 @@ def cold_rows(results: list[cold.ColdTarget], detail: str | None = cold.DETAIL_M
             continue
         value = median(target.samples[headline])
         ratio = median(ratios)
+        cpu_ratio = _cpu_ratio(target, floor, headline)
         measured = f"{ratio:.2f}x floor (paired, {_spread(ratios)}) · {ms(value)}"
+        if cpu_ratio is not None:
+            measured += f" · CPU {cpu_ratio:.2f}x"
         data: dict[str, Any] = {
             "mode": headline,
             "ratio": ratio,
             # CPU seconds over the floor's: a check on the wall-clock ratio when the machine was not quiet
-            "cpu_ratio": _cpu_ratio(target, floor, headline),
+            "cpu_ratio": cpu_ratio,
             "paired_ratios": ratios,
             "median_s": value,
             "samples_s": target.samples[headline],

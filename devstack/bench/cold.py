@@ -179,6 +179,15 @@ def run_once(target: ColdTarget, layer_dir: Path, runtime: Path, mode: str = HEA
     return seconds
 
 
+def local_floor(floor_samples: Sequence[float], index: int) -> float:
+    """The median of the floor sample at `index` and its neighbours in time (the ones before and after it).
+
+    A process's own time moves by a third from one to the next on a busy 2-core machine; the median of three floor
+    processes around a function's sample is steadier than the one just before it, and still as close in time."""
+    window = floor_samples[max(0, index - 1) : index + 2]
+    return sorted(window)[len(window) // 2] if len(window) != 2 else (window[0] + window[1]) / 2
+
+
 def measure(
     specs: Sequence[FunctionSpec],
     runs: int,
@@ -188,14 +197,16 @@ def measure(
     """Every function `runs` times in each of `modes`, right after a floor run, round-robin over the functions.
 
     On a shared machine the load moves between rounds by 2x or more; each function sample is therefore paired
-    with the floor sample taken just before it (in the same round, before the function's samples of every mode,
-    whose order alternates from round to round), and the ratio reported is the median of those paired ratios."""
+    with the floor samples taken around it (local_floor: the one just before it, in the same round, before the
+    function's samples of every mode, whose order alternates from round to round, and its two neighbours), and the
+    ratio reported is the median of those paired ratios."""
     check_interpreter()
     for mode in modes:
         lambda_markers(mode, None, "")  # refuse an unknown mode before starting
     all_targets = targets(specs, build_dir)
     floor, functions = all_targets[0], all_targets[1:]
     layer_dir = build_dir / LAYER_LOGICAL_ID / "python"
+    paired: list[tuple[ColdTarget, str, float, int]] = []  # (function, mode, seconds, index of its floor sample)
     with runtime_dir() as runtime:
         for round_number in range(runs):
             order = list(modes) if round_number % 2 == 0 else list(reversed(modes))
@@ -205,11 +216,16 @@ def measure(
                 if target.function_dir is not None and not target.function_dir.is_dir():
                     target.error = "not built: run make build"
                     continue
-                floor_sample = run_once(floor, layer_dir, runtime, modes[0])
+                if run_once(floor, layer_dir, runtime, modes[0]) is None:
+                    continue
+                floor_index = len(floor.samples[modes[0]]) - 1
                 for mode in order:
                     sample = run_once(target, layer_dir, runtime, mode)
-                    if floor_sample and sample is not None:
-                        target.ratios.setdefault(mode, []).append(sample / floor_sample)
+                    if sample is not None:
+                        paired.append((target, mode, sample, floor_index))
+    floor_samples = floor.samples.get(modes[0], [])
+    for target, mode, sample, floor_index in paired:
+        target.ratios.setdefault(mode, []).append(sample / local_floor(floor_samples, floor_index))
     return all_targets
 
 

@@ -338,7 +338,8 @@ def measure(
     build_dir: Path = cold.BUILD_DIR,
     progress: Callable[[str], None] = lambda _: None,
 ) -> list[FirstTarget]:
-    """Every function `runs` times, each run right after a floor run, round-robin, the AWS reset before each pair."""
+    """Every function `runs` times, each run right after a floor run, round-robin, the AWS reset before each pair;
+    each sum is divided by the median of the floor's sums around it (cold.local_floor)."""
     cold.check_interpreter()
     template = load_template()
     oms = OmsSink()  # fulfilment hands the order to an OMS, as a stage with one does
@@ -351,6 +352,7 @@ def measure(
     all_targets = targets(specs, build_dir)
     floor, functions = all_targets[0], all_targets[1:]
     layer_dir = build_dir / cold.LAYER_LOGICAL_ID / "python"
+    paired: list[tuple[FirstTarget, float, int]] = []  # (function, init + first request, index of its floor sample)
     aws = EmbeddedAws(port=0)
     endpoint = aws.start()
     oms.start()
@@ -368,13 +370,16 @@ def measure(
                         continue
                     world.reset(target.request.needs)
                     read = json.dumps({"TableName": world.catalog_table, "Key": FLOOR_KEY})
-                    floor_sample = run_once(floor, layer_dir, runtime, endpoint, event=None, floor_request=read)
+                    if run_once(floor, layer_dir, runtime, endpoint, event=None, floor_request=read) is None:
+                        continue
                     sample = run_once(target, layer_dir, runtime, endpoint, event=events[target.name])
-                    if floor_sample is not None and sample is not None:
-                        target.ratios.append(sum(sample) / sum(floor_sample))
+                    if sample is not None:
+                        paired.append((target, sum(sample), len(floor.init) - 1))
     finally:
         oms.stop()
         aws.stop()
+    for target, total, floor_index in paired:  # over the floor processes around it, as cold.measure does
+        target.ratios.append(total / cold.local_floor(floor.totals, floor_index))
     return all_targets
 
 

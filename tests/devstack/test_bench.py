@@ -126,6 +126,16 @@ def test_a_ratio_verdict_compares_the_ratio_with_its_target() -> None:
     assert ratio_verdict(0.0, 1.4) == MISS  # a broken measurement is not a pass
 
 
+def test_a_sample_is_paired_with_the_median_of_the_floor_processes_around_it() -> None:
+    floors = [0.20, 0.21, 0.40, 0.22, 0.23]  # the third floor process was disturbed
+
+    assert cold.local_floor(floors, 2) == 0.22  # median of 0.21, 0.40, 0.22
+    assert cold.local_floor(floors, 3) == 0.23  # median of 0.40, 0.22, 0.23
+    assert cold.local_floor(floors, 0) == pytest.approx(0.205)  # the first has one neighbour: their mean
+    assert cold.local_floor(floors, 4) == pytest.approx(0.225)
+    assert cold.local_floor([0.3], 0) == 0.3
+
+
 def _cold_results(scale: float, traced: list[float], untraced: list[float]) -> list[cold.ColdTarget]:
     """A floor of 200 ms x scale and one function whose paired samples are those ratios of it."""
     floor = cold.ColdTarget("floor", ":floor", None)
