@@ -25,6 +25,7 @@ from typing import Any
 
 import boto3
 
+from devstack import bolt_payloads as bolt
 from devstack import make_events
 from devstack.aws import EmbeddedAws
 from devstack.bench import cold
@@ -126,12 +127,16 @@ def _batch_ok(answer: Answer) -> bool:
     return "statusCode" not in answer and answer.get("batchItemFailures", []) == []
 
 
+def _reconciled(answer: Answer) -> bool:
+    return "checked" in answer and answer.get("errors") == []
+
+
 @dataclass(frozen=True)
 class FirstRequest:
     """One function's representative first request: its event, the state it needs, how a right answer looks."""
 
     function_dir: str
-    event: str  # under events/, or ":order-view" (built here: events/ has no back-office event)
+    event: str  # under events/, or one of BUILT_EVENTS (events/ has no operator or scheduled event)
     needs: tuple[str, ...] = ()  # "cart": the demo cart stored; "order": its order created; "consumer-order"
     expected: Callable[[Answer], bool] = _hook_ok
 
@@ -152,6 +157,8 @@ FIRST_REQUESTS = (
     FirstRequest("confirmation_email", "confirmation_email/sqs_batch.json", ("consumer-order",), _batch_ok),
     FirstRequest("fulfilment", "fulfilment/sqs_batch.json", ("consumer-order",), _batch_ok),
     FirstRequest("order_admin", ":order-view", ("order",), _api_ok),
+    FirstRequest("catalog_admin", ":product-view", expected=_api_ok),
+    FirstRequest("reconciler", ":scheduled", expected=_reconciled),
 )
 
 
@@ -162,6 +169,25 @@ def order_view_event(order_id: str) -> dict[str, Any]:
     )
     event["requestContext"]["identity"]["userArn"] = LOCAL_OPERATOR_ARN
     return event
+
+
+def product_view_event(sku: str) -> dict[str, Any]:
+    """GET /catalog/products/{sku} from an operator, as API Gateway hands it over after AWS_IAM authorisation."""
+    event = make_events.hook_event(
+        "catalog_admin", None, route_path="/catalog/products/{sku}", path_parameters={"sku": sku}
+    )
+    event["requestContext"]["identity"]["userArn"] = LOCAL_OPERATOR_ARN
+    return event
+
+
+def _built_events() -> dict[str, dict[str, Any]]:
+    from bolt_merchant.orders.models import order_id_for
+
+    return {
+        ":order-view": order_view_event(order_id_for(bolt.DEMO_CART_ID)),
+        ":product-view": product_view_event(bolt.DEMO_LINES[0][0]),
+        ":scheduled": {},  # the template's schedule sets no Input: the reconciler gets {}, a pass over what is due
+    }
 
 
 # ---------------------------------------------------------------- the embedded AWS and its data
@@ -218,15 +244,15 @@ class World:
         catalog = DynamoCatalog(self.dynamodb, self.catalog_table, cache_seconds=0)
         store = order_create.DynamoCheckoutStore(self.dynamodb, self.catalog_table, self.tables["OrdersTable"])
         now = datetime.now(UTC)
-        items = [{"sku": sku, "quantity": quantity} for sku, _, quantity, _ in make_events.DEMO_LINES]
+        items = [{"sku": sku, "quantity": quantity} for sku, _, quantity, _ in bolt.DEMO_LINES]
         request = storefront.CreateCartRequest.model_validate({"currency": "USD", "items": items})
-        storefront.create_cart(request, catalog, store, now, lambda: make_events.DEMO_CART_ID)
+        storefront.create_cart(request, catalog, store, now, lambda: bolt.DEMO_CART_ID)
         if not (order or consumer_order):
             return
         data = order_create.OrderCreateRequest.model_validate(_universal_data("order_create/universal_valid.json"))
         order_create.create_order(data, catalog, store, now, lambda order_id: f"https://x/{order_id}")
         if consumer_order:  # the order the fan-out events name, authorised, with the shopper's email
-            stored = store.get_order(order_id_for(make_events.DEMO_CART_ID))
+            stored = store.get_order(order_id_for(bolt.DEMO_CART_ID))
             assert stored is not None
             copy = stored.model_copy(update={"order_id": DEMO_ORDER_ID, "status": "authorized"})
             self.dynamodb.put_item(TableName=self.tables["OrdersTable"], Item=order_item(copy))
@@ -384,15 +410,14 @@ def measure(
 
 
 def _event_files(functions: Sequence[FirstTarget], folder: Path) -> dict[str, Path]:
-    """Each function's event file; built ones (the order view) are written into `folder`."""
-    from bolt_merchant.orders.models import order_id_for
-
+    """Each function's event file; built ones (the operator's reads, the schedule's) are written into `folder`."""
+    built = _built_events()
     found = {}
     for target in functions:
         assert target.request is not None
-        if target.request.event == ":order-view":
-            path = folder / "order_view.json"
-            path.write_text(json.dumps(order_view_event(order_id_for(make_events.DEMO_CART_ID))), encoding="utf-8")
+        if target.request.event in built:
+            path = folder / f"{target.request.event[1:]}.json"
+            path.write_text(json.dumps(built[target.request.event]), encoding="utf-8")
         else:
             path = EVENTS_DIR / target.request.event
         found[target.name] = path

@@ -47,6 +47,7 @@ from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 from pydantic import BaseModel
 
+from devstack import bolt_payloads as bolt
 from devstack import make_events
 from devstack.bench.report import percentile
 from devstack.catalog import CatalogDocument, write_catalog
@@ -208,11 +209,11 @@ class HookCase:
 
     @property
     def body(self) -> bytes:
-        return make_events.php_style_json(self.payload)
+        return bolt.php_style_json(self.payload)
 
     def event(self) -> dict[str, Any]:
         body = self.body
-        return make_events.hook_event(self.function_dir, body, headers=make_events.bolt_headers(body))
+        return make_events.hook_event(self.function_dir, body, headers=bolt.bolt_headers(body))
 
 
 def generated_products(count: int = GENERATED_PRODUCTS) -> list[Product]:
@@ -291,7 +292,7 @@ def seed(dynamodb: Any, tables: Mapping[str, str]) -> Seeded:
     twenty = new_cart(CART_ORDER, [(product.sku, 1) for product in document.products][:20])
     webhook_cart = new_cart(CART_WEBHOOK, [("TOTE-BLUE", 1), ("MUG-12OZ", 2)])
 
-    address = make_events.SF_ADDRESS
+    address = bolt.SF_ADDRESS
     webhook_bolt_cart = _priced_bolt_cart(webhook_cart, catalog, address)
     request = OrderCreateRequest.model_validate({"order": {"token": "0" * 64, "cart": webhook_bolt_cart}})
     created = order_create.create_order(
@@ -316,9 +317,9 @@ def seed(dynamodb: Any, tables: Mapping[str, str]) -> Seeded:
 # hook's floor p50 in the 2026-11-29 run that set them, rounded down: 0.5/0.035 -> 14, 0.5/0.037 -> 13,
 # 0.5/0.034 -> 14, 0.5/0.031 -> 16, 1.5/0.124 -> 12, 1.5/0.019 -> 78 (the webhook's model is tiny, its floor too).
 def hook_cases(seeded: Seeded) -> list[HookCase]:
-    address = make_events.SF_ADDRESS
-    shipping_data = {"cart": make_events.demo_cart(), "shipping_address": address}
-    discount_cart = {**make_events.demo_cart(), "order_reference": CART_DISCOUNTS}
+    address = bolt.SF_ADDRESS
+    shipping_data = {"cart": bolt.hook_cart(), "shipping_address": address}
+    discount_cart = {**bolt.hook_cart(), "order_reference": CART_DISCOUNTS}
     webhook = {
         "type": "auth",
         "object": "transaction",
@@ -335,7 +336,7 @@ def hook_cases(seeded: Seeded) -> list[HookCase]:
         HookCase(
             "order.shipping",
             "shipping",
-            make_events.universal("order.shipping", shipping_data),
+            bolt.universal("order.shipping", shipping_data),
             ShippingRequest,
             14,
             1,
@@ -343,9 +344,7 @@ def hook_cases(seeded: Seeded) -> list[HookCase]:
         HookCase(
             "order.tax",
             "tax",
-            make_events.universal(
-                "order.tax", {**shipping_data, "shipping_option": {"reference": "standard", "cost": 599}}
-            ),
+            bolt.universal("order.tax", {**shipping_data, "shipping_option": {"reference": "standard", "cost": 599}}),
             TaxRequest,
             13,
             1,
@@ -353,7 +352,7 @@ def hook_cases(seeded: Seeded) -> list[HookCase]:
         HookCase(
             "order.shipping_and_tax",
             "shipping_and_tax",
-            make_events.universal("order.shipping_and_tax", shipping_data),
+            bolt.universal("order.shipping_and_tax", shipping_data),
             ShippingRequest,
             14,
             1,
@@ -361,7 +360,7 @@ def hook_cases(seeded: Seeded) -> list[HookCase]:
         HookCase(
             "discounts.code.apply",
             "discounts",
-            make_events.universal("discounts.code.apply", {"discount_code": "WELCOME10", "cart": discount_cart}),
+            bolt.universal("discounts.code.apply", {"discount_code": "WELCOME10", "cart": discount_cart}),
             DiscountApplyRequest,
             16,
             2,
@@ -369,7 +368,7 @@ def hook_cases(seeded: Seeded) -> list[HookCase]:
         HookCase(
             "cart.update",
             "cart_update",
-            make_events.universal(
+            bolt.universal(
                 "cart.update",
                 {
                     "cart": {"order_reference": CART_DISCOUNTS, "currency": "USD"},
@@ -383,7 +382,7 @@ def hook_cases(seeded: Seeded) -> list[HookCase]:
         HookCase(
             "order.create (20 items)",
             "order_create",
-            make_events.universal("order.create", {"order": {"token": "0" * 64, "cart": seeded.order_create_cart}}),
+            bolt.universal("order.create", {"order": {"token": "0" * 64, "cart": seeded.order_create_cart}}),
             OrderCreateRequest,
             12,
             3,
