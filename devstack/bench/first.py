@@ -33,7 +33,7 @@ from devstack.make_consumer_events import DEMO_ORDER_ID
 from devstack.oms_sink import OmsSink
 from devstack.resources import create_bolt_secret, create_queues, load_catalog_file
 from devstack.ses import verify_sender
-from devstack.settings import LOCAL_OPERATOR_ARN, bolt_secret_document
+from devstack.settings import LOCAL_OPERATOR_ARN, bolt_secret_document, oms_signing_secret
 from devstack.template import ROOT, FunctionSpec, LocalResolver, create_tables, function_specs, load_template
 
 EVENTS_DIR = ROOT / "events"
@@ -224,6 +224,9 @@ class World:
         self.tables = create_tables(self.dynamodb, self.template, self.resolver)
         create_queues(self.sqs, self.template, self.resolver)
         create_bolt_secret(self.secrets, self.resolver.parameters["BoltSecretName"], bolt_secret_document())
+        # fulfilment signs its hand-off with this one; the OMS sink verifies with the same local default
+        oms_secret = {"signing_secret": oms_signing_secret()}
+        create_bolt_secret(self.secrets, self.resolver.parameters["OmsSigningSecretName"], oms_secret)
         verify_sender(self.ses, self.resolver.parameters["ConfirmationSender"])
         load_catalog_file(self.dynamodb, self.catalog_table)
         if {"cart", "order", "consumer-order"} & set(needs):
