@@ -34,9 +34,7 @@ CATALOG_TABLE_PLACEHOLDER = "REPLACE_WITH_CatalogTableName_OUTPUT"
 DEV_STAGE_SECRET = "bolt-merchant/dev"  # noqa: S105 - the name of samconfig.toml's dev stage secret
 ORDERS_TABLE_PLACEHOLDER = "REPLACE_WITH_OrdersTableName_OUTPUT"
 
-# devstack/bench reads these from here (the builder is devstack/bolt_payloads.py).
-SF_ADDRESS, universal, demo_cart = bolt.SF_ADDRESS, bolt.universal, bolt.hook_cart
-php_style_json, bolt_headers = bolt.php_style_json, bolt.bolt_headers
+SF_ADDRESS, universal = bolt.SF_ADDRESS, bolt.universal
 
 
 @cache

@@ -44,6 +44,7 @@ CHILD_CODE = """
 import importlib, sys, time
 function_dir, layer_dir, runtime_dir, target, notable = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 sys.path[:0] = [p for p in (function_dir, layer_dir, runtime_dir) if p]
+cpu_started = time.process_time()
 started = time.perf_counter()
 if target == ":floor":
     import boto3
@@ -51,14 +52,9 @@ if target == ":floor":
 else:
     importlib.import_module(target)
 elapsed = time.perf_counter() - started
-client = None
-aws = sys.modules.get("bolt_merchant.core.aws")
-if aws is not None:
-    started = time.perf_counter()
-    aws.dynamodb()
-    client = time.perf_counter() - started
+cpu = time.process_time() - cpu_started
 loaded = sorted(name for name in notable.split(",") if name in sys.modules)
-print(repr({"seconds": elapsed, "client_seconds": client, "modules": len(sys.modules), "notable": loaded}))
+print(repr({"seconds": elapsed, "cpu_seconds": cpu, "modules": len(sys.modules), "notable": loaded}))
 """
 
 FAKE_CREDENTIALS = {
@@ -72,20 +68,26 @@ FAKE_CREDENTIALS = {
 
 
 # What the child's environment says about being in Lambda (see BENCHMARKS.md):
-# - "lambda" (default): LAMBDA_TASK_ROOT is set, as in Lambda, so the X-Ray SDK takes its Lambda path (LocalSampler);
-#   POWERTOOLS_TRACE_DISABLED keeps Powertools' Tracer off, as the benchmark's brief asks.
+# - "traced" (the headline, as deployed: template.yaml sets Tracing: Active): LAMBDA_TASK_ROOT and
+#   AWS_LAMBDA_FUNCTION_NAME set and the X-Ray daemon address and context-missing strategy Lambda gives an actively
+#   traced function, so Powertools' Tracer is on and patches what it is told to. No daemon listens here; the X-Ray
+#   SDK sends UDP without waiting for an answer, so that changes nothing.
+# - "untraced" (detail): LAMBDA_TASK_ROOT set, so the X-Ray SDK takes its Lambda path (LocalSampler), and
+#   POWERTOOLS_TRACE_DISABLED=true: what a stage with Tracing: PassThrough and the Tracer disabled would pay.
 # - "bare": neither set. The X-Ray SDK then builds its centralised DefaultSampler, which creates two botocore X-Ray
 #   clients at import (aws/aws-xray-sdk-python#273, #311): ~100-150 ms that never happens in Lambda.
-# - "traced": LAMBDA_TASK_ROOT and AWS_LAMBDA_FUNCTION_NAME set, Tracer on, as a deployed stage with Tracing: Active.
-COLD_ENVIRONMENTS = ("lambda", "bare", "traced")
+COLD_ENVIRONMENTS = ("traced", "untraced", "bare")
+HEADLINE_MODE = "traced"
+DETAIL_MODE = "untraced"
+XRAY_LAMBDA_ENVIRONMENT = {"AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000", "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR"}
 
 
 def lambda_markers(mode: str, function_dir: Path | None, function_name: str) -> dict[str, str]:
     task_root = str(function_dir) if function_dir is not None else str(BUILD_DIR)
-    if mode == "lambda":
-        return {"LAMBDA_TASK_ROOT": task_root, "POWERTOOLS_TRACE_DISABLED": "true"}
     if mode == "traced":
-        return {"LAMBDA_TASK_ROOT": task_root, "AWS_LAMBDA_FUNCTION_NAME": function_name}
+        return {"LAMBDA_TASK_ROOT": task_root, "AWS_LAMBDA_FUNCTION_NAME": function_name, **XRAY_LAMBDA_ENVIRONMENT}
+    if mode == "untraced":
+        return {"LAMBDA_TASK_ROOT": task_root, "POWERTOOLS_TRACE_DISABLED": "true"}
     if mode == "bare":
         return {}
     raise ValueError(f"unknown cold environment {mode!r}; one of {COLD_ENVIRONMENTS}")
@@ -99,11 +101,12 @@ class ColdTarget:
     module: str
     function_dir: Path | None
     environment: dict[str, str] = field(default_factory=dict)
-    samples: list[float] = field(default_factory=list)
-    client_samples: list[float] = field(default_factory=list)
-    ratios: list[float] = field(default_factory=list)  # each sample over the floor sample taken just before it
-    modules: int = 0
-    notable: list[str] = field(default_factory=list)
+    samples: dict[str, list[float]] = field(default_factory=dict)  # environment mode -> seconds
+    cpu_samples: dict[str, list[float]] = field(default_factory=dict)  # the same imports' CPU seconds
+    # mode -> each sample over the floor sample taken just before it, in the same round
+    ratios: dict[str, list[float]] = field(default_factory=dict)
+    modules: dict[str, int] = field(default_factory=dict)  # mode -> modules loaded after the import
+    notable: dict[str, list[str]] = field(default_factory=dict)
     error: str | None = None
 
     @property
@@ -138,9 +141,9 @@ def targets(specs: Sequence[FunctionSpec], build_dir: Path = BUILD_DIR) -> list[
     return found
 
 
-def child_environment(target: ColdTarget, home: Path, mode: str = "lambda") -> dict[str, str]:
+def child_environment(target: ColdTarget, home: Path, mode: str = HEADLINE_MODE) -> dict[str, str]:
     """A clean environment: the function's own variables, fake credentials, no config files, no bytecode writes,
-    and the Lambda markers of `mode` (AWS_LAMBDA_FUNCTION_NAME only in "traced")."""
+    and the Lambda markers of `mode`."""
     return {
         **target.environment,
         **lambda_markers(mode, target.function_dir, target.name),
@@ -153,7 +156,8 @@ def child_environment(target: ColdTarget, home: Path, mode: str = "lambda") -> d
     }
 
 
-def run_once(target: ColdTarget, layer_dir: Path, runtime: Path, mode: str = "lambda") -> None:
+def run_once(target: ColdTarget, layer_dir: Path, runtime: Path, mode: str = HEADLINE_MODE) -> float | None:
+    """One fresh process importing the target in `mode`'s environment: its seconds (also recorded), or None."""
     function_dir = "" if target.function_dir is None else str(target.function_dir)
     layer = "" if target.is_floor else str(layer_dir)
     # -I: ignore PYTHON* variables and the user site; -S: no site-packages; -B: never write .pyc (-I would
@@ -165,41 +169,63 @@ def run_once(target: ColdTarget, layer_dir: Path, runtime: Path, mode: str = "la
     )
     if completed.returncode != 0:
         target.error = (completed.stderr.strip().splitlines() or ["failed"])[-1][:200]
-        return
+        return None
     result: dict[str, Any] = ast.literal_eval(completed.stdout.strip().splitlines()[-1])
-    target.samples.append(float(result["seconds"]))
-    if result["client_seconds"] is not None:
-        target.client_samples.append(float(result["client_seconds"]))
-    target.modules = int(result["modules"])
-    target.notable = list(result["notable"])
+    seconds = float(result["seconds"])
+    target.samples.setdefault(mode, []).append(seconds)
+    target.cpu_samples.setdefault(mode, []).append(float(result["cpu_seconds"]))
+    target.modules[mode] = int(result["modules"])
+    target.notable[mode] = list(result["notable"])
+    return seconds
+
+
+def local_floor(floor_samples: Sequence[float], index: int) -> float:
+    """The median of the floor sample at `index` and its neighbours in time (the ones before and after it).
+
+    A process's own time moves by a third from one to the next on a busy 2-core machine; the median of three floor
+    processes around a function's sample is steadier than the one just before it, and still as close in time."""
+    window = floor_samples[max(0, index - 1) : index + 2]
+    return sorted(window)[len(window) // 2] if len(window) != 2 else (window[0] + window[1]) / 2
 
 
 def measure(
-    specs: Sequence[FunctionSpec], runs: int, build_dir: Path = BUILD_DIR, mode: str = "lambda"
+    specs: Sequence[FunctionSpec],
+    runs: int,
+    build_dir: Path = BUILD_DIR,
+    modes: Sequence[str] = (HEADLINE_MODE, DETAIL_MODE),
 ) -> list[ColdTarget]:
-    """Every function `runs` times, each run right after a floor run, round-robin over the functions.
+    """Every function `runs` times in each of `modes`, right after a floor run, round-robin over the functions.
 
     On a shared machine the load moves between rounds by 2x or more; each function sample is therefore paired
-    with the floor sample taken just before it, and the ratio reported is the median of those paired ratios."""
+    with the floor samples taken around it (local_floor: the one just before it, in the same round, before the
+    function's samples of every mode, whose order alternates from round to round, and its two neighbours), and the
+    ratio reported is the median of those paired ratios."""
     check_interpreter()
-    lambda_markers(mode, None, "")  # refuse an unknown mode before starting
+    for mode in modes:
+        lambda_markers(mode, None, "")  # refuse an unknown mode before starting
     all_targets = targets(specs, build_dir)
     floor, functions = all_targets[0], all_targets[1:]
     layer_dir = build_dir / LAYER_LOGICAL_ID / "python"
+    paired: list[tuple[ColdTarget, str, float, int]] = []  # (function, mode, seconds, index of its floor sample)
     with runtime_dir() as runtime:
-        for _ in range(runs):
+        for round_number in range(runs):
+            order = list(modes) if round_number % 2 == 0 else list(reversed(modes))
             for target in functions:
                 if target.error is not None or floor.error is not None:
                     continue
                 if target.function_dir is not None and not target.function_dir.is_dir():
                     target.error = "not built: run make build"
                     continue
-                run_once(floor, layer_dir, runtime, mode)
-                floor_sample = floor.samples[-1] if floor.error is None else None
-                before = len(target.samples)
-                run_once(target, layer_dir, runtime, mode)
-                if floor_sample and len(target.samples) > before:
-                    target.ratios.append(target.samples[-1] / floor_sample)
+                if run_once(floor, layer_dir, runtime, modes[0]) is None:
+                    continue
+                floor_index = len(floor.samples[modes[0]]) - 1
+                for mode in order:
+                    sample = run_once(target, layer_dir, runtime, mode)
+                    if sample is not None:
+                        paired.append((target, mode, sample, floor_index))
+    floor_samples = floor.samples.get(modes[0], [])
+    for target, mode, sample, floor_index in paired:
+        target.ratios.setdefault(mode, []).append(sample / local_floor(floor_samples, floor_index))
     return all_targets
 
 

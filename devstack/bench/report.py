@@ -62,6 +62,14 @@ def verdict(passed: bool) -> str:
     return OK if passed else MISS
 
 
+def ratio_verdict(ratio: float, target: float) -> str:
+    """The only kind of timing verdict the benchmark gives: a ratio to a floor measured in the same run against
+    its target. Absolute milliseconds depend on the machine and are shown as context, never judged."""
+    if not math.isfinite(ratio) or ratio <= 0:
+        return MISS
+    return verdict(ratio <= target)
+
+
 HEADER = ("Section", "Subject", "Measured", "Floor / target", "Verdict")
 
 

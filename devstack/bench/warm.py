@@ -36,6 +36,7 @@ from bolt_merchant.checkout.shipping import ShippingRequest
 from bolt_merchant.checkout.storefront import CreateCartRequest
 from bolt_merchant.checkout.tax import TaxRequest
 from bolt_merchant.core import aws as adapters_aws
+from bolt_merchant.core import observability
 from bolt_merchant.core import settings as wiring
 from bolt_merchant.core.api import loads_object
 from bolt_merchant.payments import webhook as webhooks
@@ -46,6 +47,7 @@ from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 from pydantic import BaseModel
 
+from devstack import bolt_payloads as bolt
 from devstack import make_events
 from devstack.bench.report import percentile
 from devstack.catalog import CatalogDocument, write_catalog
@@ -77,6 +79,7 @@ READ_OPERATIONS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "Transa
 CART_DISCOUNTS = "c_bench_discounts"
 CART_ORDER = "c_bench_order_create"
 CART_WEBHOOK = "c_bench_webhook"
+WARM_CHUNK = 50  # timed hook invocations, then as many floor calls, and again
 
 
 # ---------------------------------------------------------------- botocore hooks: counting and replay
@@ -190,24 +193,27 @@ class DynamoReplay:
 
 @dataclass
 class HookCase:
-    """One hook as Bolt calls it: the function answering it, the signed body, the model its data validates with."""
+    """One hook as Bolt calls it: the function answering it, the signed body, the model its data validates with.
+
+    target_p50_ratio: the warm p50 over the floor's p50 (HMAC + strict JSON + the request model), both measured in
+    the same run; target_calls: AWS calls of one warm request."""
 
     name: str
     function_dir: str
     payload: dict[str, Any]
     model: type[BaseModel]
-    target_p50_ms: float | None
+    target_p50_ratio: float | None
     target_calls: int | None
     data: Callable[[dict[str, Any]], Any] = lambda body: body["data"]
     expected: Callable[[dict[str, Any]], bool] = lambda body: body.get("status") == "success"
 
     @property
     def body(self) -> bytes:
-        return make_events.php_style_json(self.payload)
+        return bolt.php_style_json(self.payload)
 
     def event(self) -> dict[str, Any]:
         body = self.body
-        return make_events.hook_event(self.function_dir, body, headers=make_events.bolt_headers(body))
+        return make_events.hook_event(self.function_dir, body, headers=bolt.bolt_headers(body))
 
 
 def generated_products(count: int = GENERATED_PRODUCTS) -> list[Product]:
@@ -286,7 +292,7 @@ def seed(dynamodb: Any, tables: Mapping[str, str]) -> Seeded:
     twenty = new_cart(CART_ORDER, [(product.sku, 1) for product in document.products][:20])
     webhook_cart = new_cart(CART_WEBHOOK, [("TOTE-BLUE", 1), ("MUG-12OZ", 2)])
 
-    address = make_events.SF_ADDRESS
+    address = bolt.SF_ADDRESS
     webhook_bolt_cart = _priced_bolt_cart(webhook_cart, catalog, address)
     request = OrderCreateRequest.model_validate({"order": {"token": "0" * 64, "cart": webhook_bolt_cart}})
     created = order_create.create_order(
@@ -306,10 +312,14 @@ def seed(dynamodb: Any, tables: Mapping[str, str]) -> Seeded:
     return Seeded(order_create_cart=_priced_bolt_cart(twenty, catalog, address), webhook_total=created.total)
 
 
+# Warm targets are ratios to the floor measured in the same run, so they hold on any machine. They are the former
+# millisecond targets (p50 <= 0.5 ms for the small hooks, <= 1.5 ms for order.create and the webhook) over each
+# hook's floor p50 in the 2026-11-29 run that set them, rounded down: 0.5/0.035 -> 14, 0.5/0.037 -> 13,
+# 0.5/0.034 -> 14, 0.5/0.031 -> 16, 1.5/0.124 -> 12, 1.5/0.019 -> 78 (the webhook's model is tiny, its floor too).
 def hook_cases(seeded: Seeded) -> list[HookCase]:
-    address = make_events.SF_ADDRESS
-    shipping_data = {"cart": make_events.demo_cart(), "shipping_address": address}
-    discount_cart = {**make_events.demo_cart(), "order_reference": CART_DISCOUNTS}
+    address = bolt.SF_ADDRESS
+    shipping_data = {"cart": bolt.hook_cart(), "shipping_address": address}
+    discount_cart = {**bolt.hook_cart(), "order_reference": CART_DISCOUNTS}
     webhook = {
         "type": "auth",
         "object": "transaction",
@@ -326,41 +336,39 @@ def hook_cases(seeded: Seeded) -> list[HookCase]:
         HookCase(
             "order.shipping",
             "shipping",
-            make_events.universal("order.shipping", shipping_data),
+            bolt.universal("order.shipping", shipping_data),
             ShippingRequest,
-            0.5,
+            14,
             1,
         ),
         HookCase(
             "order.tax",
             "tax",
-            make_events.universal(
-                "order.tax", {**shipping_data, "shipping_option": {"reference": "standard", "cost": 599}}
-            ),
+            bolt.universal("order.tax", {**shipping_data, "shipping_option": {"reference": "standard", "cost": 599}}),
             TaxRequest,
-            0.5,
+            13,
             1,
         ),
         HookCase(
             "order.shipping_and_tax",
             "shipping_and_tax",
-            make_events.universal("order.shipping_and_tax", shipping_data),
+            bolt.universal("order.shipping_and_tax", shipping_data),
             ShippingRequest,
-            0.5,
+            14,
             1,
         ),
         HookCase(
             "discounts.code.apply",
             "discounts",
-            make_events.universal("discounts.code.apply", {"discount_code": "WELCOME10", "cart": discount_cart}),
+            bolt.universal("discounts.code.apply", {"discount_code": "WELCOME10", "cart": discount_cart}),
             DiscountApplyRequest,
-            0.5,
+            16,
             2,
         ),
         HookCase(
             "cart.update",
             "cart_update",
-            make_events.universal(
+            bolt.universal(
                 "cart.update",
                 {
                     "cart": {"order_reference": CART_DISCOUNTS, "currency": "USD"},
@@ -374,9 +382,9 @@ def hook_cases(seeded: Seeded) -> list[HookCase]:
         HookCase(
             "order.create (20 items)",
             "order_create",
-            make_events.universal("order.create", {"order": {"token": "0" * 64, "cart": seeded.order_create_cart}}),
+            bolt.universal("order.create", {"order": {"token": "0" * 64, "cart": seeded.order_create_cart}}),
             OrderCreateRequest,
-            1.5,
+            12,
             3,
         ),
         HookCase(
@@ -384,7 +392,7 @@ def hook_cases(seeded: Seeded) -> list[HookCase]:
             "transaction_webhook",
             webhook,
             WebhookV2,
-            1.5,
+            78,
             2,
             data=lambda body: body,
             expected=lambda body: body.get("result") == "applied",
@@ -527,6 +535,12 @@ def run_hook(
     # Fresh setup: the function's environment, no cached adapter, setting, secret or catalog entry.
     environment.use(spec.environment)
     wiring.reset()
+    # The shared Metrics took their namespace from the environment when the layer was first imported, before any
+    # function's environment was in place; a deployed function has its own at init. Without one, the first request
+    # that records a metric (the webhook's WebhookApplied) fails to flush.
+    observability.metrics.namespace = spec.environment.get("POWERTOOLS_METRICS_NAMESPACE")
+    observability.metrics.service = spec.environment.get("POWERTOOLS_SERVICE_NAME")
+    observability.metrics.clear_metrics()
     parameters.clear_caches()  # type: ignore[no-untyped-call]
     # The provider Powertools would build on first use, built here so its client is counted from the first call.
     provider = parameters.SecretsProvider(boto3_session=session)
@@ -567,17 +581,19 @@ def run_hook(
     def invoke() -> None:
         responses.append(handler(next(pending), context))
 
-    gc.collect()
-    result.samples = _timed(invoke, iterations)
-    result.failures += sum(not _answer_ok(case, r) for r in responses)
-    result.replayed = replay.replayed
-    result.missed = [f"{op} {','.join(tables)}" for op, tables in replay.missed]
-
     floor = _floor_call(case)
     for _ in range(warmup):
         floor()
+    # The verdict is p50 over the floor's p50: both are timed in alternating chunks, so a change of load on a shared
+    # machine during the run weighs on both alike.
     gc.collect()
-    result.floor_samples = _timed(floor, iterations)
+    for start in range(0, iterations, WARM_CHUNK):
+        size = min(WARM_CHUNK, iterations - start)
+        result.samples += _timed(invoke, size)
+        result.floor_samples += _timed(floor, size)
+    result.failures += sum(not _answer_ok(case, r) for r in responses)
+    result.replayed = replay.replayed
+    result.missed = [f"{op} {','.join(tables)}" for op, tables in replay.missed]
 
     if profile:
         result.profile = profile_hook(handler, event, context, iterations)

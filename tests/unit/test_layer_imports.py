@@ -1,7 +1,8 @@
 """Each handler imports only what its function uses, so a cold start loads nothing else (BENCHMARKS.md, cold init).
 
-Every handler is imported in a fresh interpreter, with its function's environment, and the modules it loaded are
-checked: its own hooks only, and the heavier parts of the layer and of its libraries only where they are used.
+Every handler is imported in a fresh interpreter, with its function's environment and the Lambda variables of a
+function deployed with Tracing: Active (the Tracer on), and the modules it loaded are checked: its own hooks only,
+the heavier parts of the layer and of its libraries only where they are used, and what X-Ray patched.
 Timing is never asserted here.
 """
 
@@ -16,7 +17,13 @@ import pytest
 from devstack.template import ROOT, FunctionSpec, LocalResolver, function_specs, load_template
 
 LAYER = ROOT / "layers" / "shared" / "python"
-CHILD = "import importlib, json, sys; importlib.import_module(sys.argv[1]); print(json.dumps(sorted(sys.modules)))"
+CHILD = """
+import importlib, json, sys
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+from aws_xray_sdk.core.patcher import _PATCHED_MODULES
+print(json.dumps({"modules": sorted(sys.modules), "patched": sorted(_PATCHED_MODULES)}))
+"""
 
 HOOK_MODULES = {  # the module that holds each hook's models, rules and route
     "shipping": "bolt_merchant.checkout.shipping",
@@ -78,6 +85,9 @@ USED_BY = {
     "aws_lambda_powertools.utilities.idempotency": {"order_admin", "catalog_admin", "confirmation_email", "fulfilment"},
     "bolt_merchant.core.idempotency": {"order_admin", "catalog_admin"},
     "requests": set(),  # the Bolt and OMS clients are built, and requests imported, on their first call
+    # Powertools' batch utility imports its parser models (type hints only) when pydantic was loaded before it
+    "aws_lambda_powertools.utilities.parser": set(),
+    "sqlite3": set(),  # X-Ray's patch_all would import it (and probe a dozen other libraries) in every function
 }
 
 
@@ -88,25 +98,33 @@ def _specs() -> dict[str, FunctionSpec]:
 
 
 @functools.cache
-def loaded_modules(function_dir: str) -> frozenset[str]:
+def imported(function_dir: str, *then: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(modules loaded, libraries X-Ray patched) after a fresh import of the function's handler, then of `then`,
+    in the environment Lambda gives the deployed function (LAMBDA_TASK_ROOT, AWS_LAMBDA_FUNCTION_NAME: Tracer on)."""
     spec = _specs()[function_dir]
     environment = {
         **{name: value for name, value in os.environ.items() if not name.startswith(("AWS_", "POWERTOOLS_"))},
         **spec.environment,
         "AWS_DEFAULT_REGION": "us-east-1",
         "LAMBDA_TASK_ROOT": str(ROOT / spec.code_uri),
-        "POWERTOOLS_TRACE_DISABLED": "true",
+        "AWS_LAMBDA_FUNCTION_NAME": spec.logical_id,
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
         "PYTHONPATH": os.pathsep.join([str(ROOT / spec.code_uri), str(LAYER)]),
     }
     completed = subprocess.run(
-        [sys.executable, "-B", "-c", CHILD, spec.module],
+        [sys.executable, "-B", "-c", CHILD, spec.module, *then],
         env=environment,
         capture_output=True,
         text=True,
         timeout=120,
         check=True,
     )
-    return frozenset(json.loads(completed.stdout))
+    found = json.loads(completed.stdout)
+    return frozenset(found["modules"]), frozenset(found["patched"])
+
+
+def loaded_modules(function_dir: str) -> frozenset[str]:
+    return imported(function_dir)[0]
 
 
 def test_every_function_is_checked() -> None:
@@ -124,3 +142,24 @@ def test_a_function_loads_the_layer_s_modules_only_if_it_uses_them(function_dir:
 @pytest.mark.parametrize("function_dir", sorted(HOOK_MODULES))
 def test_a_hook_function_loads_its_own_hook_module(function_dir: str) -> None:
     assert HOOK_MODULES[function_dir] in loaded_modules(function_dir)
+
+
+@pytest.mark.parametrize("function_dir", sorted(_specs()))
+def test_the_tracer_patches_botocore_only_at_init(function_dir: str) -> None:
+    # Tracer() would patch every library the X-Ray SDK supports, importing requests and sqlite3 to do it
+    assert imported(function_dir)[1] == {"botocore"}
+
+
+@pytest.mark.parametrize(
+    ("function_dir", "client_module"),
+    [
+        ("storefront", "bolt_merchant.bolt.api"),
+        ("order_admin", "bolt_merchant.bolt.api"),
+        ("fulfilment", "bolt_merchant.fanout.oms"),
+    ],
+)
+def test_requests_is_traced_once_a_client_that_uses_it_is_loaded(function_dir: str, client_module: str) -> None:
+    modules, patched = imported(function_dir, client_module)
+
+    assert "requests" in modules
+    assert patched == {"botocore", "requests"}

@@ -24,7 +24,10 @@ from bolt_merchant.core.errors import (
     BoltRefused,
     BoltUnavailable,
 )
+from bolt_merchant.core.observability import trace_requests
 from bolt_merchant.core.settings import per_container, settings
+
+trace_requests()  # this module loads requests: X-Ray traces its calls from here on
 
 _TYPED_ERRORS: dict[int, type[BoltApiError]] = {
     400: BoltRefused,

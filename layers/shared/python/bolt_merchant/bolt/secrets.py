@@ -5,7 +5,9 @@ import time
 from collections.abc import Callable
 from typing import Annotated
 
+import boto3
 from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bolt_merchant.core.errors import ConfigurationError, DependencyUnavailable
@@ -47,6 +49,7 @@ class SecretsProvider:
         settings = self._settings
         name = settings.require("bolt_secret_name")
         try:
+            _share_default_session()
             document = parameters.get_secret(
                 name, transform="json", max_age=settings.secrets_max_age_seconds, force_fetch=force_refresh
             )
@@ -63,6 +66,15 @@ class SecretsProvider:
             return None
         self._last_forced_refresh = now
         return self.get(force_refresh=True)
+
+
+def _share_default_session() -> None:
+    """Powertools builds the Secrets Manager provider of get_secret on first use, on a boto3 Session of its own: a
+    second botocore session, whose handlers, endpoint data and service list are loaded all over again (~45 ms of a
+    container's first request, BENCHMARKS.md). Built here instead, its client shares boto3's default session with
+    the DynamoDB client. A provider already in place (set by tests or the benchmark) is kept."""
+    if "secrets" not in DEFAULT_PROVIDERS:
+        DEFAULT_PROVIDERS["secrets"] = parameters.SecretsProvider(boto3_client=boto3.client("secretsmanager"))
 
 
 @per_container

@@ -18,8 +18,11 @@ import requests
 from aws_lambda_powertools.utilities import parameters
 
 from bolt_merchant.core.errors import ConfigurationError, DependencyUnavailable
+from bolt_merchant.core.observability import trace_requests
 from bolt_merchant.core.settings import settings
 from bolt_merchant.fanout.signing import signed_headers
+
+trace_requests()  # this module loads requests: X-Ray traces its calls from here on
 
 _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
