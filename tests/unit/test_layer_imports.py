@@ -22,7 +22,13 @@ import importlib, json, sys
 for name in sys.argv[1:]:
     importlib.import_module(name)
 from aws_xray_sdk.core.patcher import _PATCHED_MODULES
-print(json.dumps({"modules": sorted(sys.modules), "patched": sorted(_PATCHED_MODULES)}))
+from pydantic import BaseModel
+def subclasses(model):
+    for subclass in model.__subclasses__():
+        yield subclass
+        yield from subclasses(subclass)
+built = {f"{m.__module__}.{m.__qualname__}" for m in subclasses(BaseModel) if m.__pydantic_complete__}
+print(json.dumps({"modules": sorted(sys.modules), "patched": sorted(_PATCHED_MODULES), "built": sorted(built)}))
 """
 
 HOOK_MODULES = {  # the module that holds each hook's models, rules and route
@@ -98,8 +104,9 @@ def _specs() -> dict[str, FunctionSpec]:
 
 
 @functools.cache
-def imported(function_dir: str, *then: str) -> tuple[frozenset[str], frozenset[str]]:
-    """(modules loaded, libraries X-Ray patched) after a fresh import of the function's handler, then of `then`,
+def imported(function_dir: str, *then: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(modules loaded, libraries X-Ray patched, pydantic models built) after a fresh import of the function's
+    handler, then of `then`,
     in the environment Lambda gives the deployed function (LAMBDA_TASK_ROOT, AWS_LAMBDA_FUNCTION_NAME: Tracer on)."""
     spec = _specs()[function_dir]
     environment = {
@@ -120,7 +127,7 @@ def imported(function_dir: str, *then: str) -> tuple[frozenset[str], frozenset[s
         check=True,
     )
     found = json.loads(completed.stdout)
-    return frozenset(found["modules"]), frozenset(found["patched"])
+    return frozenset(found["modules"]), frozenset(found["patched"]), frozenset(found["built"])
 
 
 def loaded_modules(function_dir: str) -> frozenset[str]:
@@ -150,6 +157,16 @@ def test_the_tracer_patches_botocore_only_at_init(function_dir: str) -> None:
     assert imported(function_dir)[1] == {"botocore"}
 
 
+@pytest.mark.parametrize("function_dir", sorted(_specs()))
+def test_request_and_record_models_are_built_on_first_use_not_at_init(function_dir: str) -> None:
+    # defer_build: building a model's validator is most of its cost (~0.5 ms each), and a function uses a few of the
+    # models it imports per request (the universal function imports six hooks'). Settings and the Bolt secret's
+    # model are read by every first request anyway.
+    ours = {model for model in imported(function_dir)[2] if model.startswith("bolt_merchant.")}
+
+    assert ours <= {"bolt_merchant.core.settings.Settings", "bolt_merchant.bolt.secrets.BoltSecrets"}
+
+
 @pytest.mark.parametrize(
     ("function_dir", "client_module"),
     [
@@ -159,7 +176,7 @@ def test_the_tracer_patches_botocore_only_at_init(function_dir: str) -> None:
     ],
 )
 def test_requests_is_traced_once_a_client_that_uses_it_is_loaded(function_dir: str, client_module: str) -> None:
-    modules, patched = imported(function_dir, client_module)
+    modules, patched, _ = imported(function_dir, client_module)
 
     assert "requests" in modules
     assert patched == {"botocore", "requests"}

@@ -24,7 +24,7 @@ Note = Annotated[str, Field(max_length=500)]
 
 
 class OperatorRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, frozen=True, defer_build=True)
 
 
 class CaptureRequest(OperatorRequest):

@@ -24,7 +24,7 @@ _ATTEMPTS = 5  # reads and conditional writes again while checkouts keep moving 
 
 
 class OperatorRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, frozen=True, defer_build=True)
 
 
 class ProductChange(OperatorRequest):

@@ -28,13 +28,15 @@ def basis_points_of(amount: int, basis_points: int) -> int:
 class InboundModel(BaseModel):
     """Shape of what other systems send us: unknown fields are ignored (Bolt adds fields), inputs never echoed."""
 
-    model_config = ConfigDict(extra="ignore", hide_input_in_errors=True, frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="ignore", hide_input_in_errors=True, frozen=True, populate_by_name=True, defer_build=True
+    )
 
 
 class OwnModel(BaseModel):
     """Shape of what we store and answer: unknown fields are a bug."""
 
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, frozen=True, defer_build=True)
 
 
 # Free text from other systems (names, descriptions, statuses): bounded, so no field can carry a whole payload.
