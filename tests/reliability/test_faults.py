@@ -24,6 +24,7 @@ from bolt_merchant.bolt import api as storefront_http
 from bolt_merchant.bolt.api import BoltApiClient
 from bolt_merchant.bolt.secrets import api_key
 from bolt_merchant.bolt.signed import SIGNATURE_HEADER
+from bolt_merchant.checkout.order_create import CONTENTION_ATTEMPTS
 from bolt_merchant.core import settings as wiring
 from bolt_merchant.core.errors import DependencyUnavailable
 from bolt_merchant.core.idempotency import OperationRecords
@@ -150,7 +151,7 @@ def test_order_create_transaction_conflicts_are_retried_then_a_503(
     expect_ok(functions.invoke("order_create", order_create_event()))
     # a conflict on every attempt is a 503, and the redelivery answers the same order
     seed.seed_cart(aws, "c_conflict0001")
-    aws_calls.inject(transaction_conflict(times=3))
+    aws_calls.inject(transaction_conflict(times=CONTENTION_ATTEMPTS))
     expect_retryable(functions.invoke("order_create", order_create_event("c_conflict0001")))
     assert seed.orders_of_cart(aws, "c_conflict0001") == []
     expect_ok(functions.invoke("order_create", order_create_event("c_conflict0001")))

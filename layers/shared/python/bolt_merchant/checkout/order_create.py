@@ -283,7 +283,7 @@ def _verified_discounts(
     return applied
 
 
-_CONTENTION_ATTEMPTS = 3  # transactions cancelled by contention (TransactionConflict, throttling) before a 503
+CONTENTION_ATTEMPTS = 5  # transactions cancelled by contention (TransactionConflict, throttling) before a 503
 _CONTENTION = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
 _ORDER, _STOCK, _USE = "order", "stock", "use"
 
@@ -378,14 +378,14 @@ class DynamoCheckoutStore(DynamoCartStore):
         multi_shard: set[str] = set()
         contention = 0
         moves = sum(map(len, stock_probes.values())) + sum(map(len, use_probes.values()))
-        for _ in range(_CONTENTION_ATTEMPTS + moves):
+        for _ in range(CONTENTION_ATTEMPTS + moves):
             actions = self._order_actions(plan, event, discount_limits, shards)
             reasons = self._transact([action for action, _ in actions])
             if reasons is None:
                 return
             if self._moved_on(plan, [target for _, target in actions], reasons, multi_shard, shards):
                 contention += 1
-                if contention >= _CONTENTION_ATTEMPTS:
+                if contention >= CONTENTION_ATTEMPTS:
                     break
                 time.sleep(0.05 * contention * (0.5 + draw.random()))
         raise DependencyUnavailable("order write kept conflicting with other transactions")
