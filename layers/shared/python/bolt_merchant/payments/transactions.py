@@ -531,11 +531,7 @@ def _void(b: _Builder) -> None:
         b.values["authorization_closed"] = True
         b.record(b.event.key, note="remaining authorisation voided")
         return
-    if b.cancelled:
-        b.record(b.event.key, applied=False, note="already cancelled")
-        return
-    b.cancel()
-    b.record(b.event.key)
+    _end_payment(b)
 
 
 def _decline(b: _Builder) -> None:
@@ -547,6 +543,11 @@ def _decline(b: _Builder) -> None:
         b.hold(DECLINE_AFTER_AUTHORISATION, "Bolt reports a declined payment after an authorisation")
         b.record(b.event.key, applied=False, note="decline after authorisation")
         return
+    _end_payment(b)
+
+
+def _end_payment(b: _Builder) -> None:
+    """A void or decline that ends a payment nothing was taken on: it cancels once, and is recorded either way."""
     if b.cancelled:
         b.record(b.event.key, applied=False, note="already cancelled")
         return
