@@ -316,25 +316,27 @@ class _Reservation:
     def next_stock_shard(self, sku: str, failed: int, exhausted: bool) -> bool:
         """Move the line off a shard that failed; False once every shard alone was tried and found short."""
         probes = self.stock_probes[sku]
-        if exhausted:
-            probes.remove(failed)
-        elif len(probes) > 1:
-            probes.append(probes.pop(probes.index(failed)))
-        if not probes:
+        if not _moved_off(probes, failed, exhausted):
             return False
         self.stock[sku] = {probes[0]: sum(self.stock[sku].values())}
         return True
 
     def next_use_shard(self, code: str, failed: int, exhausted: bool) -> bool:
         probes = self.use_probes[code]
-        if exhausted:
-            probes.remove(failed)
-        elif len(probes) > 1:
-            probes.append(probes.pop(probes.index(failed)))
-        if not probes:
+        if not _moved_off(probes, failed, exhausted):
             return False
         self.uses[code] = probes[0]
         return True
+
+
+def _moved_off(probes: list[int], failed: int, exhausted: bool) -> bool:
+    """The shards still to try after `failed`: dropped when it is exhausted (short, or used up), else tried last.
+    False once none is left."""
+    if exhausted:
+        probes.remove(failed)
+    elif len(probes) > 1:
+        probes.append(probes.pop(probes.index(failed)))
+    return bool(probes)
 
 
 class DynamoCheckoutStore(DynamoCartStore):
