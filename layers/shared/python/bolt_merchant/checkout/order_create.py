@@ -13,7 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bolt_merchant.bolt.cart import Address, Cart
 from bolt_merchant.bolt.signed import Hook
-from bolt_merchant.catalog import stock_key, uses_key
+from bolt_merchant.catalog import stock_key, stock_reservation, uses_change
 from bolt_merchant.catalog.inventory import allowances, probe_order, take_plan
 from bolt_merchant.catalog.models import CatalogReader, CatalogView
 from bolt_merchant.catalog.store import catalog
@@ -483,20 +483,7 @@ class DynamoCheckoutStore(DynamoCartStore):
         ]
         for sku, taken in plan.stock.items():
             for shard, units in sorted(taken.items()):
-                actions.append(
-                    (
-                        {
-                            "Update": {
-                                "TableName": self._catalog,
-                                "Key": stock_key(sku, shard),
-                                "UpdateExpression": "SET inventory = inventory - :q ADD reserved :q",
-                                "ConditionExpression": "inventory >= :q",
-                                "ExpressionAttributeValues": {":q": {"N": str(units)}},
-                            }
-                        },
-                        (_STOCK, sku, shard),
-                    )
-                )
+                actions.append((stock_reservation(self._catalog, sku, shard, units), (_STOCK, sku, shard)))
         for code, shard in plan.uses.items():
             use = self._count_use(code, shard, discount_limits.get(code), max(shards.usage.get(code, 1), 1))
             actions.append((use, (_USE, code, shard)))
@@ -515,16 +502,12 @@ class DynamoCheckoutStore(DynamoCartStore):
         return actions
 
     def _count_use(self, code: str, shard: int, limit: int | None, count: int) -> dict[str, Any]:
-        update: dict[str, Any] = {
-            "TableName": self._catalog,
-            "Key": uses_key(code, shard),
-            "UpdateExpression": "ADD uses :one",
-            "ExpressionAttributeValues": {":one": {"N": "1"}},
-        }
+        action = uses_change(self._catalog, code, shard, 1)
         if limit is not None:
+            update = action["Update"]
             update["ConditionExpression"] = "attribute_not_exists(uses) OR uses < :limit"
             update["ExpressionAttributeValues"][":limit"] = {"N": str(allowances(limit, count)[shard])}
-        return {"Update": update}
+        return action
 
     def _transact(self, actions: list[dict[str, Any]]) -> list[str] | None:
         """One all-or-nothing write: None when it went through, else DynamoDB's cancellation reason per action.
