@@ -59,6 +59,19 @@ class BoltTransaction(InboundModel):
             return {**data, "currency": data["amount"].get("currency")}
         return data
 
+    def event(self, hook_type: str, source: "Source" = "webhook") -> "TransactionEvent":
+        """This transaction as one of Bolt's facts: its id and reference, money, status and captures."""
+        return TransactionEvent(
+            hook_type=hook_type,
+            transaction_id=self.id,
+            reference=self.reference,
+            amount=self.amount,
+            currency=self.currency,
+            status=self.status,
+            captures=succeeded_captures(self.captures),
+            source=source,
+        )
+
 
 TOTAL_TOLERANCE_CENTS = 1
 _PHASE_RANK: dict[PaymentPhase, int] = {"pending_payment": 0, "review": 1, "authorized": 2, "cancelled": 3}
