@@ -167,16 +167,7 @@ def _attention_page(query: dict[str, str]) -> AttentionList:
         raise Invalid("List orders with attention=true: orders are otherwise read one by one")
     page = transaction_store().attention(_page_size(query.get("limit")), _cursor(query.get("cursor")))
     return AttentionList(
-        items=[
-            AttentionEntry(
-                kind=item.kind,
-                order_id=item.order_id,
-                transaction_reference=item.payment_reference,
-                reasons=item.reasons,
-                due=item.due,
-            )
-            for item in page.items
-        ],
+        items=[AttentionEntry.model_validate(item, from_attributes=True) for item in page.items],
         next_cursor=_encoded(page.cursor),
     )
 

@@ -195,19 +195,7 @@ def order_view(order: Order, ledger: list[LedgerRecord] | None = None) -> OrderV
     timeline = None
     if ledger is not None:
         ordered = sorted(ledger, key=lambda record: (record.recorded_at, record.key))
-        timeline = [
-            TimelineEntry(
-                key=r.key,
-                type=r.hook_type,
-                transaction_id=r.transaction_id,
-                amount=r.amount,
-                applied=r.applied,
-                note=r.note,
-                recorded_at=r.recorded_at,
-                source=r.source,
-            )
-            for r in ordered
-        ]
+        timeline = [TimelineEntry.model_validate(record, from_attributes=True) for record in ordered]
     return OrderView(
         order_id=order.order_id,
         status=order.status,
