@@ -183,18 +183,9 @@ def create_order(
 
 
 def postal_address(address: Address) -> PostalAddress:
-    return PostalAddress(
-        first_name=address.first_name,
-        last_name=address.last_name,
-        street_address1=address.street_address1,
-        street_address2=address.street_address2,
-        locality=address.locality,
-        region=address.region,
-        postal_code=address.postal_code,
-        country_code=address.country,
-        email=address.email,
-        phone=address.phone,
-    )
+    """Bolt's address as the order keeps it: the same fields, the country code in capitals."""
+    kept = PostalAddress.model_validate(address, from_attributes=True)
+    return kept.model_copy(update={"country_code": address.country})
 
 
 def addresses(bolt: Cart) -> tuple[PostalAddress | None, list[PostalAddress]]:
