@@ -182,6 +182,26 @@ def _reconciled(order_id: str) -> dict[str, Any]:
     return {"status": "success", "outcome": outcome, "order": view}
 
 
+# Every operator operation is POST /orders/{order_id}/<operation> (line-items: PATCH), with its request and its rule.
+_OPERATIONS: dict[Operation, tuple[str, type[BaseModel], Run[Any]]] = {
+    "capture": ("POST", CaptureRequest, operations.capture),
+    "refund": ("POST", RefundRequest, operations.refund),
+    "cancel": ("POST", CancelRequest, operations.cancel),
+    "review": ("POST", ReviewRequest, operations.review),
+    "release-holds": ("POST", ReleaseHoldsRequest, operations.release),
+    "line-items": ("PATCH", FulfilmentRequest, operations.fulfil),
+}
+
+
+def _operation_route(
+    app: APIGatewayRestResolver, operation: Operation, model: type[BaseModel], run: Run[Any]
+) -> Callable[[str], Response[Any]]:
+    def operate(order_id: str) -> Response[Any]:
+        return _operate(app, order_id, operation, model, run)
+
+    return operate
+
+
 def order_admin_app() -> APIGatewayRestResolver:
     app = json_api(Codes.ADMIN)
 
@@ -207,23 +227,3 @@ def order_admin_app() -> APIGatewayRestResolver:
         app.route(f"/orders/<order_id>/{operation}", method)(_operation_route(app, operation, model, run))
 
     return app
-
-
-# Every operator operation is POST /orders/{order_id}/<operation> (line-items: PATCH), with its request and its rule.
-_OPERATIONS: dict[Operation, tuple[str, type[BaseModel], Run[Any]]] = {
-    "capture": ("POST", CaptureRequest, operations.capture),
-    "refund": ("POST", RefundRequest, operations.refund),
-    "cancel": ("POST", CancelRequest, operations.cancel),
-    "review": ("POST", ReviewRequest, operations.review),
-    "release-holds": ("POST", ReleaseHoldsRequest, operations.release),
-    "line-items": ("PATCH", FulfilmentRequest, operations.fulfil),
-}
-
-
-def _operation_route(
-    app: APIGatewayRestResolver, operation: Operation, model: type[BaseModel], run: Run[Any]
-) -> Callable[[str], Response[Any]]:
-    def operate(order_id: str) -> Response[Any]:
-        return _operate(app, order_id, operation, model, run)
-
-    return operate
