@@ -24,14 +24,12 @@ from bolt_merchant.backoffice.models import (
     CancelRequest,
     CaptureRequest,
     FulfilmentRequest,
-    HoldView,
     LineView,
     MoneyView,
     OrderView,
     RefundRequest,
     ReleaseHoldsRequest,
     ReviewRequest,
-    ShipmentView,
     TimelineEntry,
 )
 from bolt_merchant.core.errors import (
@@ -44,6 +42,7 @@ from bolt_merchant.core.errors import (
     NotFound,
     UpstreamFailed,
 )
+from bolt_merchant.core.models import CartLine
 from bolt_merchant.orders.models import Order, OutboxEvent, TrackedShipment
 from bolt_merchant.payments.transactions import (
     CaptureInfo,
@@ -191,20 +190,21 @@ def fulfilment_status(order: Order) -> FulfilmentStatus:
     return "fulfilled" if done >= sum(line.quantity for line in order.lines) else "partially_fulfilled"
 
 
+# The view's fields that the order (and its lines) keep under the same name and meaning: shown as stored.
+_AS_STORED = set(OrderView.model_fields) & set(Order.model_fields)
+_LINE_AS_STORED = set(LineView.model_fields) & set(CartLine.model_fields)
+
+
 def order_view(order: Order, ledger: list[LedgerRecord] | None = None) -> OrderView:
     timeline = None
     if ledger is not None:
         ordered = sorted(ledger, key=lambda record: (record.recorded_at, record.key))
         timeline = [TimelineEntry.model_validate(record, from_attributes=True) for record in ordered]
     return OrderView(
-        order_id=order.order_id,
-        status=order.status,
+        **order.model_dump(include=_AS_STORED),
         payment_phase=order.phase,
         fulfilment_status=fulfilment_status(order),
         hold_reason=order.holds[0].reason if order.holds else None,
-        holds=[HoldView.model_validate(hold.model_dump()) for hold in order.holds],
-        currency=order.currency,
-        totals=order.totals.model_dump(),
         amounts=MoneyView(
             authorized=order.authorized,
             captured=order.captured,
@@ -214,18 +214,14 @@ def order_view(order: Order, ledger: list[LedgerRecord] | None = None) -> OrderV
         ),
         items=[
             LineView(
+                **line.model_dump(include=_LINE_AS_STORED),
                 line_item_key=line.sku,
-                sku=line.sku,
-                name=line.name,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
                 total=line.total,
                 fulfilled_quantity=order.fulfilled.get(line.sku, 0),
                 restocked_quantity=order.restocked.get(line.sku, 0),
             )
             for line in order.lines
         ],
-        shipments=[ShipmentView.model_validate(s.model_dump()) for s in order.shipments],
         bolt=BoltView(
             order_token=order.bolt_order_token,
             transaction_reference=order.bolt_transaction_reference,
@@ -233,13 +229,6 @@ def order_view(order: Order, ledger: list[LedgerRecord] | None = None) -> OrderV
             credits=[BoltAmountView(id=k, amount=v) for k, v in order.credits.items()],
             authorization_closed=order.authorization_closed,
         ),
-        contact_email=order.contact_email,
-        billing_address=order.billing_address,
-        shipping_addresses=order.shipping_addresses,
-        reconciled_at=order.reconciled_at,
-        version=order.version,
-        created_at=order.created_at,
-        updated_at=order.updated_at,
         timeline=timeline,
     )
 
