@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Literal, Protocol, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, model_validator
@@ -252,14 +253,16 @@ def put_product(
 ) -> StoredProduct:
     checked_sku(sku)
 
+    audit = partial(Audit, f"product:{sku}", "put_product", operator, now)
+
     def attempt() -> None:
         current = store.product(sku)
         _matches(if_match, current)
         product = Product(sku=sku, inventory=current.product.inventory if current else 0, **change.model_dump())
-        slots, writes = _resharding(current, change.stock_shards)
-        replaced = _replaced(current.product if current else None, product, exclude={"inventory"})
-        audit = Audit(f"product:{sku}", "put_product", operator, now, replaced)
-        store.put_product(product, current.revision if current else 0, slots, writes, audit)
+        before = current.product if current else None
+        _put_sharded(
+            store.put_product, current, before, product, shards=change.stock_shards, audit=audit, exclude={"inventory"}
+        )
 
     _written(attempt, "the product")
     return get_product(store, sku)
@@ -292,6 +295,26 @@ def _resharding(current: _Sharded | None, wanted: int) -> tuple[int, list[ShardW
         return slots, []
     levels = {shard.shard: shard.available for shard in current.shards}
     return slots, _moves(levels, rebalanced(levels, wanted))
+
+
+class _ShardedStored(_Sharded, _Stored, Protocol): ...
+
+
+def _put_sharded[Definition: BaseModel](
+    put: Callable[[Definition, int, int, Sequence[ShardWrite], Audit], None],
+    current: _ShardedStored | None,
+    before: Definition | None,
+    after: Definition,
+    *,
+    shards: int,
+    audit: Callable[[Mapping[str, Any]], Audit],
+    **dump: Any,
+) -> None:
+    """A product's or a code's definition replaced whole at the revision read (0: none yet), its shards spread over
+    `shards`, what it was and is audited (`dump`: how the audit dumps them). Raises Moved."""
+    slots, writes = _resharding(current, shards)
+    revision = current.revision if current else 0
+    put(after, revision, slots, writes, audit(_replaced(before, after, **dump)))
 
 
 def change_stock(
@@ -355,13 +378,15 @@ def put_discount(
         reasons = "; ".join(str(error["msg"]).removeprefix("Value error, ") for error in exc.errors())
         raise Invalid(f"Invalid discount: {reasons}") from None
 
+    audit = partial(Audit, f"discount:{code}", "put_discount", operator, now)
+
     def attempt() -> None:
         current = store.discount(code)
         _matches(if_match, current)
-        slots, writes = _resharding(current, change.usage_shards)
-        replaced = _replaced(current.discount if current else None, discount, mode="json")
-        audit = Audit(f"discount:{code}", "put_discount", operator, now, replaced)
-        store.put_discount(discount, current.revision if current else 0, slots, writes, audit)
+        before = current.discount if current else None
+        _put_sharded(
+            store.put_discount, current, before, discount, shards=change.usage_shards, audit=audit, mode="json"
+        )
 
     _written(attempt, "the discount code")
     return get_discount(store, code)
