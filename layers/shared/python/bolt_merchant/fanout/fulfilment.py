@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -17,9 +17,6 @@ from bolt_merchant.fanout.consumers import (
 )
 from bolt_merchant.orders.models import Order, OutboxEvent
 from bolt_merchant.orders.table import order_reader
-
-if TYPE_CHECKING:
-    from bolt_merchant.fanout.oms import OmsClient
 
 
 class FulfilmentAction(StrEnum):
@@ -121,7 +118,7 @@ def fulfil_order(record: SQSRecord) -> None:
 
 
 @per_container
-def order_management() -> "OmsClient | None":
+def order_management() -> OrderManagement | None:
     """None when the stage has no OMS configured."""
     url = settings().oms_endpoint_url
     if not url:
