@@ -167,16 +167,7 @@ def _attention_page(query: dict[str, str]) -> AttentionList:
         raise Invalid("List orders with attention=true: orders are otherwise read one by one")
     page = transaction_store().attention(_page_size(query.get("limit")), _cursor(query.get("cursor")))
     return AttentionList(
-        items=[
-            AttentionEntry(
-                kind=item.kind,
-                order_id=item.order_id,
-                transaction_reference=item.payment_reference,
-                reasons=item.reasons,
-                due=item.due,
-            )
-            for item in page.items
-        ],
+        items=[AttentionEntry.model_validate(item, from_attributes=True) for item in page.items],
         next_cursor=_encoded(page.cursor),
     )
 
@@ -189,6 +180,26 @@ def _reconciled(order_id: str) -> dict[str, Any]:
     count(f"Reconcile{outcome.title().replace('_', '')}")
     view = operations.order_view(operations.load(store, order_id)).model_dump(mode="json", exclude={"timeline"})
     return {"status": "success", "outcome": outcome, "order": view}
+
+
+# Every operator operation is POST /orders/{order_id}/<operation> (line-items: PATCH), with its request and its rule.
+_OPERATIONS: dict[Operation, tuple[str, type[BaseModel], Run[Any]]] = {
+    "capture": ("POST", CaptureRequest, operations.capture),
+    "refund": ("POST", RefundRequest, operations.refund),
+    "cancel": ("POST", CancelRequest, operations.cancel),
+    "review": ("POST", ReviewRequest, operations.review),
+    "release-holds": ("POST", ReleaseHoldsRequest, operations.release),
+    "line-items": ("PATCH", FulfilmentRequest, operations.fulfil),
+}
+
+
+def _operation_route(
+    app: APIGatewayRestResolver, operation: Operation, model: type[BaseModel], run: Run[Any]
+) -> Callable[[str], Response[Any]]:
+    def operate(order_id: str) -> Response[Any]:
+        return _operate(app, order_id, operation, model, run)
+
+    return operate
 
 
 def order_admin_app() -> APIGatewayRestResolver:
@@ -212,28 +223,7 @@ def order_admin_app() -> APIGatewayRestResolver:
         _audit("reconciliation requested", app.current_event.request_context.identity.user_arn, checked)
         return json_response(HTTPStatus.OK, answer)
 
-    @app.post("/orders/<order_id>/capture")
-    def capture(order_id: str) -> Response[Any]:
-        return _operate(app, order_id, "capture", CaptureRequest, operations.capture)
-
-    @app.post("/orders/<order_id>/refund")
-    def refund(order_id: str) -> Response[Any]:
-        return _operate(app, order_id, "refund", RefundRequest, operations.refund)
-
-    @app.post("/orders/<order_id>/cancel")
-    def cancel(order_id: str) -> Response[Any]:
-        return _operate(app, order_id, "cancel", CancelRequest, operations.cancel)
-
-    @app.post("/orders/<order_id>/review")
-    def review(order_id: str) -> Response[Any]:
-        return _operate(app, order_id, "review", ReviewRequest, operations.review)
-
-    @app.post("/orders/<order_id>/release-holds")
-    def release_holds(order_id: str) -> Response[Any]:
-        return _operate(app, order_id, "release-holds", ReleaseHoldsRequest, operations.release)
-
-    @app.patch("/orders/<order_id>/line-items")
-    def line_items(order_id: str) -> Response[Any]:
-        return _operate(app, order_id, "line-items", FulfilmentRequest, operations.fulfil)
+    for operation, (method, model, run) in _OPERATIONS.items():
+        app.route(f"/orders/<order_id>/{operation}", method)(_operation_route(app, operation, model, run))
 
     return app

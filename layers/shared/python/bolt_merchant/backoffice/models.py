@@ -133,8 +133,10 @@ class BoltView(OwnModel):
 
 
 class TimelineEntry(OwnModel):
+    """A ledger record (payments/transactions.py LedgerRecord) as the operator reads it."""
+
     key: str
-    type: str
+    type: Annotated[str, Field(validation_alias="hook_type")]
     transaction_id: str | None
     amount: int
     applied: bool
@@ -181,11 +183,12 @@ class OrderView(OwnModel):
 
 class AttentionEntry(OwnModel):
     """One line of GET /orders?attention=true: a held order, a payment waiting for reconciliation, a webhook that
-    found no order, or a back-office answer not applied yet."""
+    found no order, or a back-office answer not applied yet. Read from the index's item (payments/store.py
+    AttentionItem)."""
 
     kind: str
     order_id: str | None
-    transaction_reference: str | None
+    transaction_reference: Annotated[str | None, Field(validation_alias="payment_reference")]
     reasons: list[str]
     due: datetime
 

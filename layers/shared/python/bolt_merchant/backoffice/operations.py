@@ -24,14 +24,12 @@ from bolt_merchant.backoffice.models import (
     CancelRequest,
     CaptureRequest,
     FulfilmentRequest,
-    HoldView,
     LineView,
     MoneyView,
     OrderView,
     RefundRequest,
     ReleaseHoldsRequest,
     ReviewRequest,
-    ShipmentView,
     TimelineEntry,
 )
 from bolt_merchant.core.errors import (
@@ -44,6 +42,7 @@ from bolt_merchant.core.errors import (
     NotFound,
     UpstreamFailed,
 )
+from bolt_merchant.core.models import CartLine
 from bolt_merchant.orders.models import Order, OutboxEvent, TrackedShipment
 from bolt_merchant.payments.transactions import (
     CaptureInfo,
@@ -54,7 +53,6 @@ from bolt_merchant.payments.transactions import (
     Transition,
     apply_event,
     release_holds,
-    succeeded_captures,
 )
 
 _OPTIMISTIC_ATTEMPTS = 5
@@ -91,6 +89,9 @@ class OrderAdminStore(Protocol):
     def record_pending_answer(self, order_id: str, operation_key: str, event: TransactionEvent, now: datetime) -> None:
         """Keep Bolt's answer durably for reconciliation to apply, when the order cannot take it now."""
         ...
+
+
+MoneyCall = Callable[[str, int, str, str, str | None], dict[str, Any]]  # Bolt's capture or credit
 
 
 class BoltTransactions(Protocol):
@@ -189,32 +190,21 @@ def fulfilment_status(order: Order) -> FulfilmentStatus:
     return "fulfilled" if done >= sum(line.quantity for line in order.lines) else "partially_fulfilled"
 
 
+# The view's fields that the order (and its lines) keep under the same name and meaning: shown as stored.
+_AS_STORED = set(OrderView.model_fields) & set(Order.model_fields)
+_LINE_AS_STORED = set(LineView.model_fields) & set(CartLine.model_fields)
+
+
 def order_view(order: Order, ledger: list[LedgerRecord] | None = None) -> OrderView:
     timeline = None
     if ledger is not None:
         ordered = sorted(ledger, key=lambda record: (record.recorded_at, record.key))
-        timeline = [
-            TimelineEntry(
-                key=r.key,
-                type=r.hook_type,
-                transaction_id=r.transaction_id,
-                amount=r.amount,
-                applied=r.applied,
-                note=r.note,
-                recorded_at=r.recorded_at,
-                source=r.source,
-            )
-            for r in ordered
-        ]
+        timeline = [TimelineEntry.model_validate(record, from_attributes=True) for record in ordered]
     return OrderView(
-        order_id=order.order_id,
-        status=order.status,
+        **order.model_dump(include=_AS_STORED),
         payment_phase=order.phase,
         fulfilment_status=fulfilment_status(order),
         hold_reason=order.holds[0].reason if order.holds else None,
-        holds=[HoldView.model_validate(hold.model_dump()) for hold in order.holds],
-        currency=order.currency,
-        totals=order.totals.model_dump(),
         amounts=MoneyView(
             authorized=order.authorized,
             captured=order.captured,
@@ -224,18 +214,14 @@ def order_view(order: Order, ledger: list[LedgerRecord] | None = None) -> OrderV
         ),
         items=[
             LineView(
+                **line.model_dump(include=_LINE_AS_STORED),
                 line_item_key=line.sku,
-                sku=line.sku,
-                name=line.name,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
                 total=line.total,
                 fulfilled_quantity=order.fulfilled.get(line.sku, 0),
                 restocked_quantity=order.restocked.get(line.sku, 0),
             )
             for line in order.lines
         ],
-        shipments=[ShipmentView.model_validate(s.model_dump()) for s in order.shipments],
         bolt=BoltView(
             order_token=order.bolt_order_token,
             transaction_reference=order.bolt_transaction_reference,
@@ -243,13 +229,6 @@ def order_view(order: Order, ledger: list[LedgerRecord] | None = None) -> OrderV
             credits=[BoltAmountView(id=k, amount=v) for k, v in order.credits.items()],
             authorization_closed=order.authorization_closed,
         ),
-        contact_email=order.contact_email,
-        billing_address=order.billing_address,
-        shipping_addresses=order.shipping_addresses,
-        reconciled_at=order.reconciled_at,
-        version=order.version,
-        created_at=order.created_at,
-        updated_at=order.updated_at,
         timeline=timeline,
     )
 
@@ -282,6 +261,44 @@ def _answer(raw: Any) -> ActionAnswer:
         return ActionAnswer.model_validate(raw)
     except ValidationError as exc:
         raise UpstreamFailed("Bolt's answer could not be read") from exc
+
+
+def _money_answer(
+    call: MoneyCall, action: str, context: OperationContext, order: Order, reference: str, *, amount: int
+) -> ActionAnswer:
+    """Bolt's answer to a capture or credit of `amount` on the order's payment, under this request's Bolt key."""
+    bolt_key = context.bolt_key(action, reference, amount)
+    return _answer(call(reference, amount, order.currency, bolt_key, context.merchant_event_id))
+
+
+def _answer_event(
+    hook_type: str,
+    answer: ActionAnswer,
+    order: Order,
+    reference: str,
+    *,
+    transaction_id: str | None,
+    amount: int | None,
+) -> TransactionEvent:
+    """Bolt's answer to our action on the order's payment `reference`, as the fact the order records."""
+    return replace(
+        answer.event(hook_type, source="backoffice"),
+        transaction_id=transaction_id,
+        reference=answer.reference or reference,
+        amount=amount,
+        display_id=order.order_id,
+    )
+
+
+def _check_authorised(order: Order, doing: str, unauthorised: str) -> None:
+    """Neither cancelled nor held, and authorised: what capturing and fulfilling need."""
+    if order.phase == "cancelled":
+        raise Conflict("The order is cancelled")
+    if order.holds:
+        reasons = ", ".join(order.hold_reasons)
+        raise Conflict(f"The order is on hold ({reasons}); resolve that before {doing}", details=_held(order))
+    if order.phase != "authorized":
+        raise Conflict(unauthorised)
 
 
 def _noted(transition: Transition, note: str) -> Transition:
@@ -340,13 +357,7 @@ def capture(
 ) -> OperationResult:
     """Capture `amount` (default: all that is left) of the authorisation."""
     order = load(store, context.order_id)
-    if order.phase == "cancelled":
-        raise Conflict("The order is cancelled")
-    if order.holds:
-        reasons = ", ".join(order.hold_reasons)
-        raise Conflict(f"The order is on hold ({reasons}); resolve that before capturing", details=_held(order))
-    if order.phase != "authorized":
-        raise Conflict("The payment is not authorised (it may still be under review)")
+    _check_authorised(order, "capturing", "The payment is not authorised (it may still be under review)")
     if order.authorization_closed:
         raise Conflict("The rest of the authorisation was voided; nothing more can be captured")
     remaining = order.authorized - order.captured
@@ -356,28 +367,9 @@ def capture(
     _check_amount(amount, remaining, "capture", "the remaining authorisation")
     reference = _reference(order)
 
-    answer = _answer(
-        bolt.capture(
-            reference,
-            amount,
-            order.currency,
-            context.bolt_key("capture", reference, amount),
-            context.merchant_event_id,
-        )
-    )
-    captures = succeeded_captures(answer.captures)
-    capture_id = _this_capture(order, tuple(c for c in captures if c.succeeded), amount)
-    event = TransactionEvent(
-        hook_type="capture",
-        transaction_id=answer.id,
-        reference=answer.reference or reference,
-        amount=answer.amount,
-        currency=answer.currency,
-        status=answer.status,
-        display_id=order.order_id,
-        captures=captures,
-        source="backoffice",
-    )
+    answer = _money_answer(bolt.capture, "capture", context, order, reference, amount=amount)
+    event = _answer_event("capture", answer, order, reference, transaction_id=answer.id, amount=answer.amount)
+    capture_id = _this_capture(order, tuple(c for c in event.captures if c.succeeded), amount)
     recorded = _record(store, context, event, "back office capture")
     result = {"capture_id": capture_id, "amount": amount, "transaction_reference": reference}
     return OperationResult("capture", recorded.order, result, recorded.alerts, recorded.pending)
@@ -410,15 +402,7 @@ def refund(
     plan = _restock_plan(order, request)
     reference = _reference(order)
 
-    answer = _answer(
-        bolt.credit(
-            reference,
-            amount,
-            order.currency,
-            context.bolt_key("credit", reference, amount),
-            context.merchant_event_id,
-        )
-    )
+    answer = _money_answer(bolt.credit, "credit", context, order, reference, amount=amount)
     status = (answer.status or "").lower()
     credit_status = ((answer.credit.status if answer.credit else None) or "").lower()
     if status in _CREDIT_REFUSED or credit_status in _CREDIT_REFUSED or (status and status not in _CREDIT_OK):
@@ -535,17 +519,7 @@ def cancel(
     status = (answer.status or "cancelled").lower()
     if status not in _VOID_OK:
         raise UpstreamFailed(f"Bolt did not void the transaction (status {status})", AdminCode.BOLT_REJECTED)
-    event = TransactionEvent(
-        hook_type="void",
-        transaction_id=answer.id or reference,
-        reference=answer.reference or reference,
-        amount=None,
-        currency=answer.currency,
-        status=answer.status,
-        display_id=order.order_id,
-        captures=succeeded_captures(answer.captures),
-        source="backoffice",
-    )
+    event = _answer_event("void", answer, order, reference, transaction_id=answer.id or reference, amount=None)
     recorded = _record(store, context, event, _with_reason("cancel", request.reason))
     after = recorded.order
     if not recorded.pending and after.phase != "cancelled":
@@ -579,13 +553,7 @@ def _captured_meanwhile(
 
 # ---------------------------------------------------------------- fulfilment
 def _check_fulfillable(order: Order) -> None:
-    if order.phase == "cancelled":
-        raise Conflict("The order is cancelled")
-    if order.holds:
-        reasons = ", ".join(order.hold_reasons)
-        raise Conflict(f"The order is on hold ({reasons}); resolve that before fulfilling", details=_held(order))
-    if order.phase != "authorized":
-        raise Conflict("The payment is not authorised: nothing can be fulfilled yet")
+    _check_authorised(order, "fulfilling", "The payment is not authorised: nothing can be fulfilled yet")
 
 
 def _fulfilment_targets(order: Order, request: FulfilmentRequest) -> dict[str, int]:
@@ -703,16 +671,8 @@ def review(
     hook_type = _REVIEW_EVENTS.get(status)
     if hook_type is None:
         raise UpstreamFailed(f"Bolt answered the review with status {status or 'none'}", AdminCode.BOLT_REJECTED)
-    event = TransactionEvent(
-        hook_type=hook_type,
-        transaction_id=answer.id or reference,
-        reference=answer.reference or reference,
-        amount=answer.amount,
-        currency=answer.currency,
-        status=answer.status,
-        display_id=order.order_id,
-        captures=succeeded_captures(answer.captures),
-        source="backoffice",
+    event = _answer_event(
+        hook_type, answer, order, reference, transaction_id=answer.id or reference, amount=answer.amount
     )
     recorded = _record(store, context, event, _with_reason(f"review {request.decision}", request.reason))
     result = {"transaction_reference": reference, "decision": request.decision, "status": status}

@@ -17,6 +17,8 @@ Every change is logged with the caller's IAM ARN (`operator`) and kept in an aud
 """
 
 import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -26,6 +28,7 @@ from bolt_merchant.catalog import operations
 from bolt_merchant.catalog.admin_store import catalog_admin
 from bolt_merchant.catalog.models import StoreSettings
 from bolt_merchant.catalog.operations import (
+    CatalogAdminStore,
     DiscountChange,
     ProductChange,
     StockChange,
@@ -86,6 +89,41 @@ def _audit(message: str, operator: str, target: str, **fields: object) -> None:
     logger.info(message, extra={"target": target, "operator": operator, **fields})
 
 
+@dataclass(frozen=True)
+class _Keyed[Stored]:
+    """A kind of definition kept under a key (a product's sku, a discount's code), read and replaced whole."""
+
+    what: str  # in metrics, logs and audit targets
+    path: str  # GET and PUT
+    checked: Callable[[str], str]
+    get: Callable[[CatalogAdminStore, str], Stored]
+    put: Callable[..., Stored]  # (store, key, change, *, if_match, operator, now)
+    change: type[operations.OperatorRequest]
+    view: Callable[[Stored], dict[str, Any]]
+
+
+_KEYED: tuple[_Keyed[Any], ...] = (
+    _Keyed(
+        "product",
+        "/catalog/products/<key>",
+        operations.checked_sku,
+        operations.get_product,
+        operations.put_product,
+        ProductChange,
+        product_view,
+    ),
+    _Keyed(
+        "discount",
+        "/catalog/discounts/<key>",
+        operations.checked_code,
+        operations.get_discount,
+        operations.put_discount,
+        DiscountChange,
+        discount_view,
+    ),
+)
+
+
 def catalog_admin_app() -> APIGatewayRestResolver:
     app = json_api(Codes.ADMIN)
 
@@ -98,20 +136,26 @@ def catalog_admin_app() -> APIGatewayRestResolver:
     def if_match() -> str | None:
         return app.current_event.headers.get("If-Match")
 
-    @app.get("/catalog/products/<sku>")
-    def read_product(sku: str) -> Response[Any]:
-        return _versioned(product_view(operations.get_product(catalog_admin(), sku)))
+    def written(what: str, target: str, view: dict[str, Any]) -> Response[Any]:
+        """A definition replaced: counted, audited with its new revision, answered with its ETag."""
+        count(f"Catalog{what.title()}Changed")
+        _audit(f"catalog {what} written", operator(), target, revision=view["revision"])
+        return _versioned(view)
 
-    @app.put("/catalog/products/<sku>")
-    def write_product(sku: str) -> Response[Any]:
-        operations.checked_sku(sku)
-        change = body(ProductChange)
-        stored = operations.put_product(
-            catalog_admin(), sku, change, if_match=if_match(), operator=operator(), now=now()
-        )
-        count("CatalogProductChanged")
-        _audit("catalog product written", operator(), f"product:{sku}", revision=stored.revision)
-        return _versioned(product_view(stored))
+    def keyed[Stored](kind: _Keyed[Stored]) -> None:
+        @app.get(kind.path)
+        def read(key: str) -> Response[Any]:
+            return _versioned(kind.view(kind.get(catalog_admin(), key)))
+
+        @app.put(kind.path)
+        def write(key: str) -> Response[Any]:
+            kind.checked(key)
+            change = body(kind.change)
+            stored = kind.put(catalog_admin(), key, change, if_match=if_match(), operator=operator(), now=now())
+            return written(kind.what, f"{kind.what}:{key}", kind.view(stored))
+
+    for kind in _KEYED:
+        keyed(kind)
 
     @app.post("/catalog/products/<sku>/stock")
     def write_stock(sku: str) -> Response[Any]:
@@ -127,21 +171,6 @@ def catalog_admin_app() -> APIGatewayRestResolver:
         answer, replayed = records.run(key, fingerprint, lambda: _stock_change(sku, change, operator()))
         return _versioned(answer, {REPLAYED_HEADER: "true"} if replayed else None)
 
-    @app.get("/catalog/discounts/<code>")
-    def read_discount(code: str) -> Response[Any]:
-        return _versioned(discount_view(operations.get_discount(catalog_admin(), code)))
-
-    @app.put("/catalog/discounts/<code>")
-    def write_discount(code: str) -> Response[Any]:
-        operations.checked_code(code)
-        change = body(DiscountChange)
-        stored = operations.put_discount(
-            catalog_admin(), code, change, if_match=if_match(), operator=operator(), now=now()
-        )
-        count("CatalogDiscountChanged")
-        _audit("catalog discount written", operator(), f"discount:{code}", revision=stored.revision)
-        return _versioned(discount_view(stored))
-
     @app.get("/catalog/settings")
     def read_settings() -> Response[Any]:
         return _versioned(settings_view(operations.get_settings(catalog_admin())))
@@ -150,9 +179,7 @@ def catalog_admin_app() -> APIGatewayRestResolver:
     def write_settings() -> Response[Any]:
         document = body(StoreSettings)
         stored = operations.put_settings(catalog_admin(), document, if_match=if_match(), operator=operator(), now=now())
-        count("CatalogSettingsChanged")
-        _audit("catalog settings written", operator(), "settings", revision=stored.revision)
-        return _versioned(settings_view(stored))
+        return written("settings", "settings", settings_view(stored))
 
     return app
 

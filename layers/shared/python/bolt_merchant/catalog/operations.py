@@ -8,9 +8,10 @@ Changing `stock_shards` (`usage_shards`) spreads what the shards hold over the n
 """
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Literal, Protocol, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, model_validator
@@ -90,6 +91,10 @@ class StoredProduct:
     def reserved(self) -> int:
         return sum(shard.reserved for shard in self.shards)
 
+    @property
+    def active_shards(self) -> int:
+        return self.product.stock_shards
+
     def levels(self) -> dict[int, int]:
         return {shard.shard: shard.available for shard in self.shards}
 
@@ -103,6 +108,10 @@ class StoredDiscount:
     @property
     def uses(self) -> int:
         return sum(shard.available for shard in self.shards)
+
+    @property
+    def active_shards(self) -> int:
+        return self.discount.usage_shards
 
 
 @dataclass(frozen=True)
@@ -185,55 +194,78 @@ def etag(revision: int) -> str:
     return f'"{revision}"'
 
 
-def _matches(if_match: str | None, revision: int, exists: bool) -> None:
-    """A stale (or malformed) If-Match is refused before anything is written."""
+class _Stored(Protocol):
+    @property
+    def revision(self) -> int: ...
+
+
+def _matches(if_match: str | None, current: _Stored | None) -> None:
+    """A stale (or malformed) If-Match is refused before anything is written (`current`: None when nothing is
+    stored yet)."""
     if if_match is None:
         return
     tags = {tag.strip() for tag in if_match.split(",")}
-    if "*" in tags and exists:
+    if "*" in tags and current is not None:
         return
-    if not exists or etag(revision) not in tags:
+    if current is None or etag(current.revision) not in tags:
         raise PreconditionFailed("If-Match does not name the current version: read it again", None)
+
+
+def _found[Stored](found: Stored | None, message: str) -> Stored:
+    if found is None:
+        raise NotFound(message, AdminCode.CATALOG_ITEM_NOT_FOUND)
+    return found
+
+
+def _replaced(
+    before: BaseModel | None,
+    after: BaseModel,
+    mode: Literal["python", "json"] = "python",
+    exclude: set[str] | None = None,
+) -> dict[str, Any]:
+    """The audited change of a definition replaced whole: what it was (None: new) and what it is now."""
+    return {
+        "before": before.model_dump(mode=mode, exclude=exclude) if before else None,
+        "after": after.model_dump(mode=mode, exclude=exclude),
+    }
+
+
+def _written(attempt: Callable[[], None], what: str) -> None:
+    """A conditional write, read and tried again while checkouts (or another operator) move the item under it."""
+    for _ in range(_ATTEMPTS):
+        try:
+            attempt()
+        except Moved:
+            continue
+        return
+    raise DependencyUnavailable(f"{what} kept changing while it was written")
 
 
 # ---------------------------------------------------------------- products and stock
 
 
 def get_product(store: CatalogAdminStore, sku: str) -> StoredProduct:
-    found = store.product(checked_sku(sku))
-    if found is None:
-        raise NotFound("Product not found", AdminCode.CATALOG_ITEM_NOT_FOUND)
-    return found
+    return _found(store.product(checked_sku(sku)), "Product not found")
 
 
 def put_product(
     store: CatalogAdminStore, sku: str, change: ProductChange, *, if_match: str | None, operator: str, now: datetime
 ) -> StoredProduct:
     checked_sku(sku)
-    for _ in range(_ATTEMPTS):
+
+    audit = partial(Audit, f"product:{sku}", "put_product", operator, now)
+
+    def attempt() -> None:
         current = store.product(sku)
-        _matches(if_match, current.revision if current else 0, current is not None)
+        _matches(if_match, current)
         product = Product(sku=sku, inventory=current.product.inventory if current else 0, **change.model_dump())
-        writes: list[ShardWrite] = []
-        slots = change.stock_shards
-        if current is not None:
-            slots = len(slots_for(change.stock_shards, len(current.shards)))
-            if change.stock_shards != current.product.stock_shards:
-                writes = _moves(current.levels(), rebalanced(current.levels(), change.stock_shards))
-        before = current.product.model_dump(exclude={"inventory"}) if current else None
-        audit = Audit(
-            f"product:{sku}",
-            "put_product",
-            operator,
-            now,
-            {"before": before, "after": product.model_dump(exclude={"inventory"})},
+        before = current.product if current else None
+        _put_sharded(
+            store.put_product, current, before, product, shards=change.stock_shards, audit=audit, exclude={"inventory"}
         )
-        try:
-            store.put_product(product, current.revision if current else 0, slots, writes, audit)
-        except Moved:
-            continue
-        return get_product(store, sku)
-    raise DependencyUnavailable("the product kept changing while it was written")
+
+    _written(attempt, "the product")
+    return get_product(store, sku)
 
 
 def _moves(levels: Mapping[int, int], target: Mapping[int, int]) -> list[ShardWrite]:
@@ -245,16 +277,57 @@ def _moves(levels: Mapping[int, int], target: Mapping[int, int]) -> list[ShardWr
     ]
 
 
+class _Sharded(Protocol):
+    @property
+    def shards(self) -> tuple[Shard, ...]: ...
+
+    @property
+    def active_shards(self) -> int: ...
+
+
+def _resharding(current: _Sharded | None, wanted: int) -> tuple[int, list[ShardWrite]]:
+    """The shard slots of a definition (a product's stock, a code's uses) that asks for `wanted` active shards, and
+    the writes that spread what its shards count over them (none while the number stays the same)."""
+    if current is None:
+        return wanted, []
+    slots = len(slots_for(wanted, len(current.shards)))
+    if wanted == current.active_shards:
+        return slots, []
+    levels = {shard.shard: shard.available for shard in current.shards}
+    return slots, _moves(levels, rebalanced(levels, wanted))
+
+
+class _ShardedStored(_Sharded, _Stored, Protocol): ...
+
+
+def _put_sharded[Definition: BaseModel](
+    put: Callable[[Definition, int, int, Sequence[ShardWrite], Audit], None],
+    current: _ShardedStored | None,
+    before: Definition | None,
+    after: Definition,
+    *,
+    shards: int,
+    audit: Callable[[Mapping[str, Any]], Audit],
+    **dump: Any,
+) -> None:
+    """A product's or a code's definition replaced whole at the revision read (0: none yet), its shards spread over
+    `shards`, what it was and is audited (`dump`: how the audit dumps them). Raises Moved."""
+    slots, writes = _resharding(current, shards)
+    revision = current.revision if current else 0
+    put(after, revision, slots, writes, audit(_replaced(before, after, **dump)))
+
+
 def change_stock(
     store: CatalogAdminStore, sku: str, change: StockChange, *, operator: str, now: datetime
 ) -> StoredProduct:
     """Adjust (a signed number of units, with a reason) or set (when the level is still `expected`) the units
     available. Never below zero: 409 instead. Concurrent checkouts are never lost: every write is conditional."""
-    for _ in range(_ATTEMPTS):
+
+    def attempt() -> None:
         current = get_product(store, sku)
         levels = current.levels()
         available = sum(levels.values())
-        active = current.product.stock_shards
+        active = current.active_shards
         if change.set is not None:
             if available != change.expected:
                 raise Conflict(
@@ -282,22 +355,17 @@ def change_stock(
             now,
             {**change.model_dump(exclude_none=True), "available_before": available},
         )
-        try:
-            store.write_stock(sku, writes, audit)
-        except Moved:
-            continue
-        return get_product(store, sku)
-    raise DependencyUnavailable("the stock kept changing while it was written")
+        store.write_stock(sku, writes, audit)
+
+    _written(attempt, "the stock")
+    return get_product(store, sku)
 
 
 # ---------------------------------------------------------------- discount codes
 
 
 def get_discount(store: CatalogAdminStore, code: str) -> StoredDiscount:
-    found = store.discount(checked_code(code))
-    if found is None:
-        raise NotFound("Discount code not found", AdminCode.CATALOG_ITEM_NOT_FOUND)
-    return found
+    return _found(store.discount(checked_code(code)), "Discount code not found")
 
 
 def put_discount(
@@ -309,42 +377,26 @@ def put_discount(
     except ValidationError as exc:  # the definition's own consistency (an amount for fixed_amount, ends after starts)
         reasons = "; ".join(str(error["msg"]).removeprefix("Value error, ") for error in exc.errors())
         raise Invalid(f"Invalid discount: {reasons}") from None
-    for _ in range(_ATTEMPTS):
+
+    audit = partial(Audit, f"discount:{code}", "put_discount", operator, now)
+
+    def attempt() -> None:
         current = store.discount(code)
-        _matches(if_match, current.revision if current else 0, current is not None)
-        writes: list[ShardWrite] = []
-        slots = change.usage_shards
-        if current is not None:
-            slots = len(slots_for(change.usage_shards, len(current.shards)))
-            if change.usage_shards != current.discount.usage_shards:
-                uses = {shard.shard: shard.available for shard in current.shards}
-                writes = _moves(uses, rebalanced(uses, change.usage_shards))
-        audit = Audit(
-            f"discount:{code}",
-            "put_discount",
-            operator,
-            now,
-            {
-                "before": current.discount.model_dump(mode="json") if current else None,
-                "after": discount.model_dump(mode="json"),
-            },
+        _matches(if_match, current)
+        before = current.discount if current else None
+        _put_sharded(
+            store.put_discount, current, before, discount, shards=change.usage_shards, audit=audit, mode="json"
         )
-        try:
-            store.put_discount(discount, current.revision if current else 0, slots, writes, audit)
-        except Moved:
-            continue
-        return get_discount(store, code)
-    raise DependencyUnavailable("the discount code kept changing while it was written")
+
+    _written(attempt, "the discount code")
+    return get_discount(store, code)
 
 
 # ---------------------------------------------------------------- store settings
 
 
 def get_settings(store: CatalogAdminStore) -> StoredSettings:
-    found = store.settings()
-    if found is None:
-        raise NotFound("The store settings were never loaded", AdminCode.CATALOG_ITEM_NOT_FOUND)
-    return found
+    return _found(store.settings(), "The store settings were never loaded")
 
 
 def put_settings(
@@ -352,17 +404,9 @@ def put_settings(
 ) -> StoredSettings:
     """Shipping rates, pickup stores and tax rates, replaced as a whole (validated whole by the model)."""
     current = store.settings()
-    _matches(if_match, current.revision if current else 0, current is not None)
-    audit = Audit(
-        "settings",
-        "put_settings",
-        operator,
-        now,
-        {
-            "before": current.settings.model_dump(mode="json") if current else None,
-            "after": settings.model_dump(mode="json"),
-        },
-    )
+    _matches(if_match, current)
+    replaced = _replaced(current.settings if current else None, settings, mode="json")
+    audit = Audit("settings", "put_settings", operator, now, replaced)
     try:
         store.put_settings(settings, current.revision if current else 0, audit)
     except Moved:

@@ -13,7 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bolt_merchant.bolt.cart import Address, Cart
 from bolt_merchant.bolt.signed import Hook
-from bolt_merchant.catalog import stock_key, uses_key
+from bolt_merchant.catalog import stock_key, stock_reservation, uses_change
 from bolt_merchant.catalog.inventory import allowances, probe_order, take_plan
 from bolt_merchant.catalog.models import CatalogReader, CatalogView
 from bolt_merchant.catalog.store import catalog
@@ -183,18 +183,9 @@ def create_order(
 
 
 def postal_address(address: Address) -> PostalAddress:
-    return PostalAddress(
-        first_name=address.first_name,
-        last_name=address.last_name,
-        street_address1=address.street_address1,
-        street_address2=address.street_address2,
-        locality=address.locality,
-        region=address.region,
-        postal_code=address.postal_code,
-        country_code=address.country,
-        email=address.email,
-        phone=address.phone,
-    )
+    """Bolt's address as the order keeps it: the same fields, the country code in capitals."""
+    kept = PostalAddress.model_validate(address, from_attributes=True)
+    return kept.model_copy(update={"country_code": address.country})
 
 
 def addresses(bolt: Cart) -> tuple[PostalAddress | None, list[PostalAddress]]:
@@ -316,25 +307,27 @@ class _Reservation:
     def next_stock_shard(self, sku: str, failed: int, exhausted: bool) -> bool:
         """Move the line off a shard that failed; False once every shard alone was tried and found short."""
         probes = self.stock_probes[sku]
-        if exhausted:
-            probes.remove(failed)
-        elif len(probes) > 1:
-            probes.append(probes.pop(probes.index(failed)))
-        if not probes:
+        if not _moved_off(probes, failed, exhausted):
             return False
         self.stock[sku] = {probes[0]: sum(self.stock[sku].values())}
         return True
 
     def next_use_shard(self, code: str, failed: int, exhausted: bool) -> bool:
         probes = self.use_probes[code]
-        if exhausted:
-            probes.remove(failed)
-        elif len(probes) > 1:
-            probes.append(probes.pop(probes.index(failed)))
-        if not probes:
+        if not _moved_off(probes, failed, exhausted):
             return False
         self.uses[code] = probes[0]
         return True
+
+
+def _moved_off(probes: list[int], failed: int, exhausted: bool) -> bool:
+    """The shards still to try after `failed`: dropped when it is exhausted (short, or used up), else tried last.
+    False once none is left."""
+    if exhausted:
+        probes.remove(failed)
+    elif len(probes) > 1:
+        probes.append(probes.pop(probes.index(failed)))
+    return bool(probes)
 
 
 class DynamoCheckoutStore(DynamoCartStore):
@@ -481,20 +474,7 @@ class DynamoCheckoutStore(DynamoCartStore):
         ]
         for sku, taken in plan.stock.items():
             for shard, units in sorted(taken.items()):
-                actions.append(
-                    (
-                        {
-                            "Update": {
-                                "TableName": self._catalog,
-                                "Key": stock_key(sku, shard),
-                                "UpdateExpression": "SET inventory = inventory - :q ADD reserved :q",
-                                "ConditionExpression": "inventory >= :q",
-                                "ExpressionAttributeValues": {":q": {"N": str(units)}},
-                            }
-                        },
-                        (_STOCK, sku, shard),
-                    )
-                )
+                actions.append((stock_reservation(self._catalog, sku, shard, units), (_STOCK, sku, shard)))
         for code, shard in plan.uses.items():
             use = self._count_use(code, shard, discount_limits.get(code), max(shards.usage.get(code, 1), 1))
             actions.append((use, (_USE, code, shard)))
@@ -513,16 +493,12 @@ class DynamoCheckoutStore(DynamoCartStore):
         return actions
 
     def _count_use(self, code: str, shard: int, limit: int | None, count: int) -> dict[str, Any]:
-        update: dict[str, Any] = {
-            "TableName": self._catalog,
-            "Key": uses_key(code, shard),
-            "UpdateExpression": "ADD uses :one",
-            "ExpressionAttributeValues": {":one": {"N": "1"}},
-        }
+        action = uses_change(self._catalog, code, shard, 1)
         if limit is not None:
+            update = action["Update"]
             update["ConditionExpression"] = "attribute_not_exists(uses) OR uses < :limit"
             update["ExpressionAttributeValues"][":limit"] = {"N": str(allowances(limit, count)[shard])}
-        return {"Update": update}
+        return action
 
     def _transact(self, actions: list[dict[str, Any]]) -> list[str] | None:
         """One all-or-nothing write: None when it went through, else DynamoDB's cancellation reason per action.

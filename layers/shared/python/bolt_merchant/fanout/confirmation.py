@@ -14,12 +14,10 @@ from bolt_merchant.core.observability import count
 from bolt_merchant.core.settings import per_container, settings
 from bolt_merchant.fanout.consumers import (
     Deferred,
-    OncePerKey,
-    OrderMissing,
     OrderReader,
     once_per_key,
+    order_to_act_on,
     queued_event,
-    run_once,
 )
 from bolt_merchant.orders.models import Order, OutboxEvent
 from bolt_merchant.orders.table import order_reader
@@ -72,13 +70,9 @@ def confirmation_email(order: Order) -> EmailMessage:
 
 def send_confirmation(order_id: str, orders: OrderReader, mailer: Mailer) -> ConfirmationOutcome:
     """Email the shopper that the order is confirmed. Called at most once per order (the caller's idempotency)."""
-    order = orders.get_order(order_id)
-    if order is None:
-        raise OrderMissing(order_id)
+    order = order_to_act_on(order_id, orders)  # a held order is confirmed once it is released
     if order.status == "cancelled":  # the event was late: never confirm an order the shopper saw cancelled
         return "order_cancelled"
-    if order.status == "on_hold":  # Bolt's facts contradict the order: confirm once it is released
-        raise Deferred("held")
     if order.phase != "authorized":  # released from a hold before any authorisation: nothing to confirm yet
         raise Deferred("not_authorised")
     if not order.contact_email:
@@ -135,7 +129,7 @@ def confirm_order(record: SQSRecord) -> None:
     if not wants_confirmation(event):
         count("ConfirmationEventIgnored")
         return
-    run_once(confirmation_once(), event.order_id, lambda: _send_confirmation(event.order_id), "ConfirmationDeferred")
+    confirmation_once().run(event.order_id, lambda: _send_confirmation(event.order_id), "ConfirmationDeferred")
 
 
 @per_container
@@ -143,6 +137,4 @@ def mailer() -> SesMailer:
     return SesMailer(ses_client(), settings().require("confirmation_sender"))
 
 
-@per_container
-def confirmation_once() -> OncePerKey:
-    return once_per_key("confirmation-email")
+confirmation_once = once_per_key("confirmation-email")

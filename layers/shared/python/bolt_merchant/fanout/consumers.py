@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bolt_merchant.core.aws import dynamodb
 from bolt_merchant.core.observability import FAILURE_LOGGER, LambdaHandler, count, logger, metrics, tracer
-from bolt_merchant.core.settings import settings
+from bolt_merchant.core.settings import per_container, settings
 from bolt_merchant.orders.models import Order, OutboxEvent
 
 if TYPE_CHECKING:
@@ -81,9 +81,13 @@ class OncePerKey:
         """Bound an INPROGRESS record by the invocation's deadline, so a timed-out attempt does not block retries."""
         self.config.register_lambda_context(context)
 
-    def run(self, key: str, action: Callable[[], str]) -> str:
-        """action() the first time `key` is seen; its stored result every later time."""
-        return cast(str, self._once(key=key, action=action))
+    def run(self, key: str, action: Callable[[], str], deferred_metric: str) -> None:
+        """action() at most once per key (its stored result every later time); a Deferred action leaves no record
+        and only counts."""
+        try:
+            self._once(key=key, action=action)
+        except Deferred as deferred:
+            count(f"{deferred_metric}{deferred.outcome.title().replace('_', '')}")
 
 
 class OrderMissing(Exception):
@@ -99,20 +103,26 @@ class Deferred(Exception):
         self.outcome = outcome
 
 
-def run_once(once: OncePerKey, key: str, action: Callable[[], str], deferred_metric: str) -> None:
-    """action() at most once per key; a Deferred action leaves no record and only counts."""
-    try:
-        once.run(key, action)
-    except Deferred as deferred:
-        count(f"{deferred_metric}{deferred.outcome.title().replace('_', '')}")
-
-
 class OrderReader(Protocol):
     def get_order(self, order_id: str) -> Order | None: ...
 
 
-def once_per_key(name: str) -> OncePerKey:
-    """A consumer's idempotency on the stage's IdempotencyTable; a suppressed repeat is counted."""
-    return OncePerKey(
-        dynamodb(), settings().require("idempotency_table"), name, on_replay=lambda: count("DuplicateSuppressed")
+def order_to_act_on(order_id: str, orders: OrderReader) -> Order:
+    """The order an event names, if a side effect may act on it: OrderMissing when it is not stored, Deferred while
+    it is held (Bolt's facts contradict it: the release event acts again)."""
+    order = orders.get_order(order_id)
+    if order is None:
+        raise OrderMissing(order_id)
+    if order.status == "on_hold":
+        raise Deferred("held")
+    return order
+
+
+def once_per_key(name: str) -> Callable[[], OncePerKey]:
+    """A consumer's idempotency on the stage's IdempotencyTable, built once per container; a suppressed repeat is
+    counted."""
+    return per_container(
+        lambda: OncePerKey(
+            dynamodb(), settings().require("idempotency_table"), name, on_replay=lambda: count("DuplicateSuppressed")
+        )
     )

@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -10,18 +10,13 @@ from bolt_merchant.core.observability import count
 from bolt_merchant.core.settings import per_container, settings
 from bolt_merchant.fanout.consumers import (
     Deferred,
-    OncePerKey,
-    OrderMissing,
     OrderReader,
     once_per_key,
+    order_to_act_on,
     queued_event,
-    run_once,
 )
 from bolt_merchant.orders.models import Order, OutboxEvent
 from bolt_merchant.orders.table import order_reader
-
-if TYPE_CHECKING:
-    from bolt_merchant.fanout.oms import OmsClient
 
 
 class FulfilmentAction(StrEnum):
@@ -80,11 +75,7 @@ def hand_off(
 ) -> FulfilmentOutcome:
     """Submit or cancel the order at the OMS. Called at most once per (order, action) (the caller's idempotency);
     the Idempotency-Key lets the OMS drop a repeat that slips past it (a Lambda that died after the POST)."""
-    order = orders.get_order(order_id)
-    if order is None:
-        raise OrderMissing(order_id)
-    if order.status == "on_hold":  # never act on a state Bolt contradicts: the release event acts again
-        raise Deferred("held")
+    order = order_to_act_on(order_id, orders)
     if released and order.phase != "authorized":
         raise Deferred("not_authorised")  # released from a hold with no authorisation standing: nothing to ship
     if action is FulfilmentAction.SUBMIT:
@@ -123,11 +114,11 @@ def fulfil_order(record: SQSRecord) -> None:
         return
     key = f"{event.order_id}#{action}"
     released = event.event_type == "order.released"
-    run_once(fulfilment_once(), key, lambda: _hand_off(event.order_id, action, oms, released), "FulfilmentDeferred")
+    fulfilment_once().run(key, lambda: _hand_off(event.order_id, action, oms, released), "FulfilmentDeferred")
 
 
 @per_container
-def order_management() -> "OmsClient | None":
+def order_management() -> OrderManagement | None:
     """None when the stage has no OMS configured."""
     url = settings().oms_endpoint_url
     if not url:
@@ -138,6 +129,4 @@ def order_management() -> "OmsClient | None":
     return OmsClient(url, signing_secret=oms_signing_secret)
 
 
-@per_container
-def fulfilment_once() -> OncePerKey:
-    return once_per_key("fulfilment")
+fulfilment_once = once_per_key("fulfilment")

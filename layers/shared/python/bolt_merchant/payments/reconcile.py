@@ -11,7 +11,7 @@ the error: no fact is ever invented.
 
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, cast
 
@@ -32,7 +32,6 @@ from bolt_merchant.payments.transactions import (
     TransactionEvent,
     Transition,
     apply_event,
-    succeeded_captures,
 )
 
 _OPTIMISTIC_ATTEMPTS = 5
@@ -50,21 +49,12 @@ class TransactionDetails(BoltTransaction):
     display_id: ShortText | None = None
 
     def snapshot(self) -> TransactionEvent:
-        return TransactionEvent(
-            hook_type="reconcile",
-            transaction_id=self.id,
-            reference=self.reference,
-            amount=self.amount,
-            currency=self.currency,
-            status=self.status,
-            captures=succeeded_captures(self.captures),
-            credits=tuple(
-                CreditInfo(credit.id or credit.reference or "", credit.amount or 0, credit.status, credit.reference)
-                for credit in self.refund_transactions
-                if credit.id or credit.reference
-            ),
-            source="reconcile",
+        credits = tuple(
+            CreditInfo(credit.id or credit.reference or "", credit.amount or 0, credit.status, credit.reference)
+            for credit in self.refund_transactions
+            if credit.id or credit.reference
         )
+        return replace(self.event("reconcile", source="reconcile"), credits=credits)
 
 
 class BoltReader(Protocol):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bolt_merchant.catalog import product_key, stock_key, uses_key
+from bolt_merchant.catalog import product_key, stock_key, stock_reservation, uses_change
 from bolt_merchant.catalog.inventory import slots_for
 from bolt_merchant.core.aws import batch_get, condition_failed, dependency, dynamodb, error_code, failure, from_item
 from bolt_merchant.core.errors import DependencyUnavailable
@@ -222,30 +222,12 @@ class DynamoTransactionStore(DynamoOrderReader):
         actions += self._records(order, [], events)
         if order.bolt_transaction_reference:
             actions.append(self._reference(order))
-        for sku, shards in sorted(taken.items()):
-            for shard, units in sorted(shards.items()):
-                actions.append(
-                    {
-                        "Update": {
-                            "TableName": self._catalog,
-                            "Key": stock_key(sku, shard),
-                            "UpdateExpression": "SET inventory = inventory - :q ADD reserved :q",
-                            "ConditionExpression": "inventory >= :q",
-                            "ExpressionAttributeValues": {":q": {"N": str(units)}},
-                        }
-                    }
-                )
         actions += [
-            {
-                "Update": {
-                    "TableName": self._catalog,
-                    "Key": uses_key(discount.code, order.discount_shards.get(discount.code, 0)),
-                    "UpdateExpression": "ADD uses :one",
-                    "ExpressionAttributeValues": {":one": {"N": "1"}},
-                }
-            }
-            for discount in order.discounts
+            stock_reservation(self._catalog, sku, shard, units)
+            for sku, shards in sorted(taken.items())
+            for shard, units in sorted(shards.items())
         ]
+        actions += self._uses_changes(order, 1)
         if cart_stored:
             actions.append(
                 {
@@ -310,18 +292,14 @@ class DynamoTransactionStore(DynamoOrderReader):
 
     def _releases(self, order: Order) -> list[dict[str, Any]]:
         """Give back the stock an order holds and its discount uses, when it will never be paid."""
-        uses = [
-            {
-                "Update": {
-                    "TableName": self._catalog,
-                    "Key": uses_key(discount.code, order.discount_shards.get(discount.code, 0)),
-                    "UpdateExpression": "ADD uses :minus",
-                    "ExpressionAttributeValues": {":minus": {"N": "-1"}},
-                }
-            }
+        return self._stock_returns(order.units_held_by_shard()) + self._uses_changes(order, -1)
+
+    def _uses_changes(self, order: Order, delta: int) -> list[dict[str, Any]]:
+        """Each of the order's discount codes counted (1) or given back (-1), on the usage shard it was counted on."""
+        return [
+            uses_change(self._catalog, discount.code, order.discount_shards.get(discount.code, 0), delta)
             for discount in order.discounts
         ]
-        return self._stock_returns(order.units_held_by_shard()) + uses
 
     # ------------------------------------------------------------------ attention
     def waiting_since(self, event: TransactionEvent, order_id: str | None, now: datetime) -> datetime:

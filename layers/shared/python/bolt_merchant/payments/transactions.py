@@ -59,6 +59,19 @@ class BoltTransaction(InboundModel):
             return {**data, "currency": data["amount"].get("currency")}
         return data
 
+    def event(self, hook_type: str, source: "Source" = "webhook") -> "TransactionEvent":
+        """This transaction as one of Bolt's facts: its id and reference, money, status and captures."""
+        return TransactionEvent(
+            hook_type=hook_type,
+            transaction_id=self.id,
+            reference=self.reference,
+            amount=self.amount,
+            currency=self.currency,
+            status=self.status,
+            captures=succeeded_captures(self.captures),
+            source=source,
+        )
+
 
 TOTAL_TOLERANCE_CENTS = 1
 _PHASE_RANK: dict[PaymentPhase, int] = {"pending_payment": 0, "review": 1, "authorized": 2, "cancelled": 3}
@@ -531,11 +544,7 @@ def _void(b: _Builder) -> None:
         b.values["authorization_closed"] = True
         b.record(b.event.key, note="remaining authorisation voided")
         return
-    if b.cancelled:
-        b.record(b.event.key, applied=False, note="already cancelled")
-        return
-    b.cancel()
-    b.record(b.event.key)
+    _end_payment(b)
 
 
 def _decline(b: _Builder) -> None:
@@ -547,6 +556,11 @@ def _decline(b: _Builder) -> None:
         b.hold(DECLINE_AFTER_AUTHORISATION, "Bolt reports a declined payment after an authorisation")
         b.record(b.event.key, applied=False, note="decline after authorisation")
         return
+    _end_payment(b)
+
+
+def _end_payment(b: _Builder) -> None:
+    """A void or decline that ends a payment nothing was taken on: it cancels once, and is recorded either way."""
     if b.cancelled:
         b.record(b.event.key, applied=False, note="already cancelled")
         return

@@ -2,7 +2,7 @@
 recover one Bolt authorised but order.create never recorded), apply the event, acknowledge."""
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, Protocol
 
@@ -33,7 +33,6 @@ from bolt_merchant.payments.transactions import (
     TransactionEvent,
     Transition,
     apply_event,
-    succeeded_captures,
 )
 
 
@@ -191,17 +190,11 @@ def parse_transaction_event(body: dict[str, Any]) -> TransactionEvent:
         hook = validated(WebhookV2, body)
         data = hook.data
         cart = data.bolt_cart
-        return TransactionEvent(
-            hook_type=hook.type,
-            transaction_id=data.id,
-            reference=data.reference,
-            amount=data.amount,
-            currency=data.currency,
-            status=data.status,
+        return replace(
+            data.event(hook.type),
             order_reference=cart.order_reference if cart else None,
             display_id=cart.display_id if cart and cart.display_id and is_reference(cart.display_id) else None,
             source_reference=data.source_transaction.reference if data.source_transaction else None,
-            captures=succeeded_captures(data.captures),
             cart=cart,
             order_token=data.order.token if data.order else None,
         )
