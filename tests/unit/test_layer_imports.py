@@ -91,6 +91,7 @@ USED_BY = {
     "aws_lambda_powertools.utilities.idempotency": {"order_admin", "catalog_admin", "confirmation_email", "fulfilment"},
     "bolt_merchant.core.idempotency": {"order_admin", "catalog_admin"},
     "requests": set(),  # the Bolt and OMS clients are built, and requests imported, on their first call
+    "bolt_merchant.core.http": set(),  # their retries, with requests
     # Powertools' batch utility imports its parser models (type hints only) when pydantic was loaded before it
     "aws_lambda_powertools.utilities.parser": set(),
     "sqlite3": set(),  # X-Ray's patch_all would import it (and probe a dozen other libraries) in every function

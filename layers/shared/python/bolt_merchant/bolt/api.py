@@ -1,12 +1,11 @@
 """Calls to Bolt's API (reference §1, §5): API key, a fresh X-Nonce per attempt, Idempotency-Key on retried
 POSTs, short timeouts, and retries with backoff and jitter on 429, 5xx and connection failures.
 
-The retry loop is ours rather than urllib3's because every attempt needs a new nonce. This module imports
-requests: callers import it on first use, so only a request that calls Bolt loads it.
+The retries are core/http.py's, which loads requests: callers import this module on first use, so only a request
+that calls Bolt loads it.
 """
 
 import json
-import random
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -24,10 +23,8 @@ from bolt_merchant.core.errors import (
     BoltRefused,
     BoltUnavailable,
 )
-from bolt_merchant.core.observability import trace_requests
+from bolt_merchant.core.http import Retries
 from bolt_merchant.core.settings import per_container, settings
-
-trace_requests()  # this module loads requests: X-Ray traces its calls from here on
 
 _TYPED_ERRORS: dict[int, type[BoltApiError]] = {
     400: BoltRefused,
@@ -45,10 +42,6 @@ def typed_error(error: BoltApiError) -> BoltApiError:
     if kind is None or isinstance(error, kind):
         return error
     return kind(error.status, error.bolt_code, error.bolt_message)
-
-
-_RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
-_MAX_RETRY_AFTER_SECONDS = 5.0
 
 
 def _error_from(response: requests.Response) -> BoltApiError:
@@ -83,23 +76,15 @@ class BoltApiClient:
         self._api_key = api_key
         self._session = session or requests.Session()
         self._timeout = timeout
-        self._max_attempts = max_attempts
-        self._backoff = backoff_seconds
-        self._sleep = sleep
-
-    def _pause(self, attempt: int, retry_after: str | None) -> None:
-        delay = self._backoff * 2**attempt * (0.5 + random.random())  # noqa: S311 - jitter, not cryptography
-        if retry_after and retry_after.isdigit():
-            delay = max(delay, min(float(retry_after), _MAX_RETRY_AFTER_SECONDS))
-        self._sleep(delay)
+        self._retries = Retries(max_attempts, backoff_seconds, sleep)
 
     def request(
         self, method: str, path: str, body: Mapping[str, Any] | None = None, idempotency_key: str | None = None
     ) -> dict[str, Any]:
         url = f"{self._base_url}{path}"
         payload = json.dumps(body).encode("utf-8") if body is not None else None
-        last_failure = "no attempt made"
-        for attempt in range(self._max_attempts):
+
+        def attempt() -> requests.Response:
             headers = {
                 "X-Api-Key": self._api_key(),
                 "X-Nonce": uuid.uuid4().hex,
@@ -108,23 +93,18 @@ class BoltApiClient:
             }
             if idempotency_key:
                 headers["Idempotency-Key"] = idempotency_key
-            retry_after = None
-            try:
-                response = self._session.request(
-                    method, url, data=payload, headers=headers, timeout=self._timeout, allow_redirects=False
-                )
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                last_failure = type(exc).__name__
-            else:
-                if response.status_code < 300:
-                    return response.json() if response.content else {}
-                if response.status_code not in _RETRYABLE_STATUS:
-                    raise _error_from(response)
-                last_failure = f"HTTP {response.status_code}"
-                retry_after = response.headers.get("Retry-After")
-            if attempt + 1 < self._max_attempts:
-                self._pause(attempt, retry_after)
-        raise BoltUnavailable(f"Bolt API {method} {path} failed after {self._max_attempts} attempts: {last_failure}")
+            return self._session.request(
+                method, url, data=payload, headers=headers, timeout=self._timeout, allow_redirects=False
+            )
+
+        response, last_failure = self._retries.send(attempt)
+        if response is not None:
+            if response.status_code >= 300:
+                raise _error_from(response)
+            return response.json() if response.content else {}
+        raise BoltUnavailable(
+            f"Bolt API {method} {path} failed after {self._retries.max_attempts} attempts: {last_failure}"
+        )
 
     def create_order_token(self, order_request: dict[str, Any]) -> str:
         """POST /v1/merchant/orders: the token the storefront hands to Bolt's checkout button."""
@@ -231,7 +211,7 @@ class BoltApiClient:
                     if error is exc:
                         raise
                     raise error from exc
-            self._sleep(pause)
+            self._retries.sleep(pause)
 
 
 # Waits before asking again while Bolt answers 409 for the same Idempotency-Key.

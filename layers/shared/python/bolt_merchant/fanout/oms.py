@@ -8,7 +8,6 @@ failing then raises, so the queue redelivers the message and finally parks it in
 """
 
 import json
-import random
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -18,16 +17,10 @@ import requests
 from aws_lambda_powertools.utilities import parameters
 
 from bolt_merchant.core.errors import ConfigurationError, DependencyUnavailable
-from bolt_merchant.core.observability import trace_requests
+from bolt_merchant.core.http import Retries
 from bolt_merchant.core.settings import settings
 from bolt_merchant.fanout.signing import signed_headers
 
-trace_requests()  # this module loads requests: X-Ray traces its calls from here on
-
-_RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
-
-
-_MAX_RETRY_AFTER_SECONDS = 5.0
 # Plain http only to this machine: the local stack's OMS sink (devstack/oms_sink.py).
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -87,10 +80,8 @@ class OmsClient:
         self._wall_clock = wall_clock
         self._session = session or requests.Session()
         self._timeout = timeout
-        self._max_attempts = max_attempts
-        self._backoff = backoff_seconds
+        self._retries = Retries(max_attempts, backoff_seconds, sleep)
         self._cooldown = cooldown_seconds
-        self._sleep = sleep
         self._clock = clock
         self._down_until = 0.0
 
@@ -100,12 +91,6 @@ class OmsClient:
     def cancel(self, cancellation: Mapping[str, Any], idempotency_key: str) -> None:
         self._post(f"{self._endpoint}/cancellations", cancellation, idempotency_key)
 
-    def _pause(self, attempt: int, retry_after: str | None) -> None:
-        delay = self._backoff * 2**attempt * (0.5 + random.random())  # noqa: S311 - jitter, not cryptography
-        if retry_after and retry_after.isdigit():
-            delay = max(delay, min(float(retry_after), _MAX_RETRY_AFTER_SECONDS))
-        self._sleep(delay)
-
     def _post(self, url: str, body: Mapping[str, Any], idempotency_key: str) -> None:
         # After an outage was confirmed, fail the rest of the batch fast instead of spending a retry cycle on
         # every message: the function's timeout is sized for one cycle per invocation.
@@ -113,29 +98,20 @@ class OmsClient:
             raise OmsUnavailable("OMS failed moments ago; not retrying yet")
         payload = json.dumps(body, separators=(",", ":")).encode("utf-8")
         secret = self._signing_secret()
-        last_failure = "no attempt made"
-        for attempt in range(self._max_attempts):
-            retry_after = None
+
+        def attempt() -> requests.Response:
             # Signed again on every attempt: a retry carries its own send time, over the same bytes.
             headers = {
                 "Content-Type": "application/json",
                 "Idempotency-Key": idempotency_key,
                 **signed_headers(secret, payload, self._wall_clock()),
             }
-            try:
-                response = self._session.post(
-                    url, data=payload, headers=headers, timeout=self._timeout, allow_redirects=False
-                )
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                last_failure = type(exc).__name__
-            else:
-                if response.status_code < 300:
-                    return
-                if response.status_code not in _RETRYABLE_STATUS:
-                    raise OmsRejected(response.status_code)
-                last_failure = f"HTTP {response.status_code}"
-                retry_after = response.headers.get("Retry-After")
-            if attempt + 1 < self._max_attempts:
-                self._pause(attempt, retry_after)
+            return self._session.post(url, data=payload, headers=headers, timeout=self._timeout, allow_redirects=False)
+
+        response, last_failure = self._retries.send(attempt)
+        if response is not None:
+            if response.status_code >= 300:
+                raise OmsRejected(response.status_code)
+            return
         self._down_until = self._clock() + self._cooldown
-        raise OmsUnavailable(f"OMS failed after {self._max_attempts} attempts: {last_failure}")
+        raise OmsUnavailable(f"OMS failed after {self._retries.max_attempts} attempts: {last_failure}")
