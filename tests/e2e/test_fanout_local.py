@@ -174,7 +174,16 @@ def test_the_stack_log_has_one_line_per_batch_naming_the_events_and_their_outcom
     order = place_order(stack, sku="MUG-12OZ", quantity=1)
     authorise_and_wait(stack, order)
 
-    lines = [line for line in stack.log.read_text(errors="replace").splitlines() if order.order_id in line]
+    def order_lines() -> list[str]:
+        return [line for line in stack.log.read_text(errors="replace").splitlines() if order.order_id in line]
+
+    def both_consumers_logged() -> list[str] | None:
+        # a consumer's line is written when its invocation returns, just after the email or the hand-off
+        lines = order_lines()
+        done = {line.split()[1] for line in lines if "confirmation sent" in line or "fulfilment submitted" in line}
+        return lines if done == {"ConfirmationEmail", "Fulfilment"} else None
+
+    lines = wait_for(f"the consumers' lines for {order.order_id}", both_consumers_logged)
     seen = {line.split()[1]: line for line in lines}
     assert "order.authorized" in seen["OutboxPublisher"]
     assert "outbox event published" in seen["OutboxPublisher"]
