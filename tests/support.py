@@ -18,10 +18,11 @@ from botocore.exceptions import ClientError
 from pytest_socket import disable_socket, enable_socket
 
 from devstack import bolt_payloads, make_events
+from devstack.apigw import rest_proxy_event
 from devstack.bolt_payloads import sign
 from devstack.catalog import CatalogDocument, parse_catalog_file
 from devstack.make_consumer_events import sqs_event_from
-from devstack.settings import DEFAULT_API_KEY, DEFAULT_PENDING_SECRET, DEFAULT_SIGNING_SECRET
+from devstack.settings import DEFAULT_API_KEY, DEFAULT_PENDING_SECRET, DEFAULT_SIGNING_SECRET, LOCAL_OPERATOR_ARN
 from devstack.template import FunctionSpec, LocalResolver
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,6 +129,49 @@ def load_handler(function_dir: str) -> LambdaHandler:
     spec.loader.exec_module(module)
     handler: LambdaHandler = module.lambda_handler
     return handler
+
+
+@dataclass
+class OperatorAnswer:
+    """An operator API's answer (back office, catalog): status, JSON body, headers (multi-value ones joined)."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+    @property
+    def error_code(self) -> int | None:
+        error = self.body.get("error")
+        return int(error["code"]) if isinstance(error, dict) else None
+
+
+def operator_event(
+    method: str,
+    resource: str,
+    path: str,
+    body: Any = None,
+    *,
+    raw: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    path_parameters: Mapping[str, str] | None = None,
+    query: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """An operator's request (JSON `body`, or `raw` bytes) as API Gateway hands it over after AWS_IAM authorisation."""
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    event = rest_proxy_event(
+        method, resource, path, data, headers=sent, path_parameters=path_parameters, query=query, stage="dev"
+    )
+    event["requestContext"]["identity"]["userArn"] = LOCAL_OPERATOR_ARN
+    return event
+
+
+def operator_answer(handler: LambdaHandler, event: Mapping[str, Any], context: Any) -> OperatorAnswer:
+    response = handler(copy.deepcopy(dict(event)), context)
+    headers = {name: str(value) for name, value in (response.get("headers") or {}).items()}
+    for name, values in (response.get("multiValueHeaders") or {}).items():
+        headers[name] = ",".join(values)
+    return OperatorAnswer(response["statusCode"], json.loads(response["body"]), headers)
 
 
 def response_body(response: Mapping[str, Any]) -> dict[str, Any]:

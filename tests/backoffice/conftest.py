@@ -5,7 +5,6 @@ sends are handed straight to the real transaction webhook handler, so an authori
 as it would on the local stack. Orders are placed the way order.create places them (cart closed, stock reserved).
 """
 
-import copy
 import json
 import uuid
 from collections.abc import Iterator, Mapping
@@ -23,14 +22,16 @@ from bolt_merchant.payments.store import DynamoTransactionStore as DynamoOrderAd
 
 from devstack.apigw import rest_proxy_event
 from devstack.fake_bolt import FakeBolt
-from devstack.settings import LOCAL_OPERATOR_ARN
 from tests.support import (
     AwsStack,
     FakeLambdaContext,
     LambdaHandler,
+    OperatorAnswer,
     demo_products,
     load_handler,
     no_network,  # noqa: F401 - the autouse network guard, applied to this folder
+    operator_answer,
+    operator_event,
 )
 
 ADMIN = "order_admin"
@@ -49,18 +50,6 @@ LIST_ROUTE = "/orders"
 # 2 totes (4800) + 1 mug (1600) + standard shipping 599 + tax 0: a total the auth webhook must match to the cent.
 DEFAULT_LINES = (("TOTE-BLUE", 2), ("MUG-12OZ", 1))
 SHIPPING = 599
-
-
-@dataclass
-class Answer:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str]
-
-    @property
-    def error_code(self) -> int | None:
-        error = self.body.get("error")
-        return int(error["code"]) if isinstance(error, dict) else None
 
 
 @dataclass
@@ -157,55 +146,42 @@ class BackOffice:
         key: str | None = None,
         raw: bytes | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> Answer:
+    ) -> OperatorAnswer:
         resource = ROUTES[(method, operation)]
         path = resource.replace("{order_id}", order_id)
-        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        sent = {"Content-Type": "application/json", **(headers or {})}
-        if key is not None:
-            sent["Idempotency-Key"] = key
-        event = rest_proxy_event(
-            method, resource, path, data, headers=sent, path_parameters={"order_id": order_id}, stage="dev"
+        sent = {**(headers or {}), **({"Idempotency-Key": key} if key is not None else {})}
+        event = operator_event(
+            method, resource, path, body, raw=raw, headers=sent, path_parameters={"order_id": order_id}
         )
-        event["requestContext"]["identity"]["userArn"] = LOCAL_OPERATOR_ARN
-        return self._answer(event)
+        return operator_answer(self.admin, event, self.context)
 
-    def _answer(self, event: dict[str, Any]) -> Answer:
-        response = self.admin(copy.deepcopy(event), self.context)
-        answer_headers = {k: str(v) for k, v in (response.get("headers") or {}).items()}
-        for name, values in (response.get("multiValueHeaders") or {}).items():
-            answer_headers[name] = ",".join(values)
-        return Answer(response["statusCode"], json.loads(response["body"]), answer_headers)
-
-    def capture(self, order_id: str, body: Any = None, **kwargs: Any) -> Answer:
+    def capture(self, order_id: str, body: Any = None, **kwargs: Any) -> OperatorAnswer:
         return self.call("POST", order_id, "capture", body if body is not None else {}, **kwargs)
 
-    def refund(self, order_id: str, body: Any = None, **kwargs: Any) -> Answer:
+    def refund(self, order_id: str, body: Any = None, **kwargs: Any) -> OperatorAnswer:
         return self.call("POST", order_id, "refund", body if body is not None else {}, **kwargs)
 
-    def cancel(self, order_id: str, body: Any = None, **kwargs: Any) -> Answer:
+    def cancel(self, order_id: str, body: Any = None, **kwargs: Any) -> OperatorAnswer:
         return self.call("POST", order_id, "cancel", body if body is not None else {}, **kwargs)
 
-    def fulfil(self, order_id: str, body: Any, **kwargs: Any) -> Answer:
+    def fulfil(self, order_id: str, body: Any, **kwargs: Any) -> OperatorAnswer:
         return self.call("PATCH", order_id, "line-items", body, **kwargs)
 
-    def view(self, order_id: str) -> Answer:
+    def view(self, order_id: str) -> OperatorAnswer:
         return self.call("GET", order_id)
 
-    def review(self, order_id: str, body: Any, **kwargs: Any) -> Answer:
+    def review(self, order_id: str, body: Any, **kwargs: Any) -> OperatorAnswer:
         return self.call("POST", order_id, "review", body, **kwargs)
 
-    def release_holds(self, order_id: str, body: Any, **kwargs: Any) -> Answer:
+    def release_holds(self, order_id: str, body: Any, **kwargs: Any) -> OperatorAnswer:
         return self.call("POST", order_id, "release-holds", body, **kwargs)
 
-    def reconcile(self, order_id: str, body: Any = None, **kwargs: Any) -> Answer:
+    def reconcile(self, order_id: str, body: Any = None, **kwargs: Any) -> OperatorAnswer:
         return self.call("POST", order_id, "reconcile", body, **kwargs)
 
-    def attention(self, query: Mapping[str, str] | None = None) -> Answer:
+    def attention(self, query: Mapping[str, str] | None = None) -> OperatorAnswer:
         """GET /orders with `query` (attention=true, limit, cursor)."""
-        event = rest_proxy_event("GET", LIST_ROUTE, LIST_ROUTE, None, query=query, stage="dev")
-        event["requestContext"]["identity"]["userArn"] = LOCAL_OPERATOR_ARN
-        return self._answer(event)
+        return operator_answer(self.admin, operator_event("GET", LIST_ROUTE, LIST_ROUTE, query=query), self.context)
 
     def reconciler(self) -> LambdaHandler:
         """The reconciler function (template environment), asking this fake Bolt."""

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 from bolt_merchant.core.errors import AdminCode
 
-from tests.backoffice.conftest import Answer, BackOffice
-from tests.support import load_handler, refuse_next
+from tests.backoffice.conftest import BackOffice
+from tests.support import OperatorAnswer, load_handler, refuse_next
 
 pytestmark = pytest.mark.allow_hosts(["127.0.0.1"])
 
@@ -110,7 +110,7 @@ def test_a_retry_while_the_first_request_runs_is_409_and_bolt_is_called_once(bac
     backoffice.fake.inject(None, path=CAPTURE, delay=1.0)  # Bolt takes a second to answer the first capture
     # Two containers of the function (one request at a time each, as in Lambda)
     second_container = load_handler("order_admin")
-    answers: dict[str, Answer] = {}
+    answers: dict[str, OperatorAnswer] = {}
 
     def first() -> None:
         answers["first"] = backoffice.capture(order.order_id, {"amount": 1000}, key="slow")

@@ -13,8 +13,8 @@ from bolt_merchant.core.errors import AdminCode
 from botocore.exceptions import ClientError
 
 from tests import seed
-from tests.backoffice.conftest import Answer, BackOffice
-from tests.support import load_handler
+from tests.backoffice.conftest import BackOffice
+from tests.support import OperatorAnswer, load_handler
 
 pytestmark = pytest.mark.allow_hosts(["127.0.0.1"])
 
@@ -235,7 +235,7 @@ def test_a_lost_refund_answer_is_replayed_by_bolt_and_the_credit_counted_once(ba
     assert bolt["credits"] == {answer.body["result"]["credit_id"]: 1200}
     after = backoffice.order(order.order_id)
     assert (after.refunded, after.credits) == (1200, bolt["credits"])
-    retry: Answer = backoffice.refund(order.order_id, {"amount": 1200}, key="lost-answer")
+    retry: OperatorAnswer = backoffice.refund(order.order_id, {"amount": 1200}, key="lost-answer")
     assert (retry.status, retry.body, retry.headers["Idempotent-Replayed"]) == (200, answer.body, "true")
     assert len(backoffice.bolt_calls("credit")) == 2
     assert backoffice.order(order.order_id).refunded == 1200

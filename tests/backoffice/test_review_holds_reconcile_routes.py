@@ -14,8 +14,8 @@ from bolt_merchant.orders.models import Order
 
 from devstack import bolt_payloads
 from tests import seed
-from tests.backoffice.conftest import Answer, BackOffice
-from tests.support import signed_event
+from tests.backoffice.conftest import BackOffice
+from tests.support import OperatorAnswer, signed_event
 
 pytestmark = pytest.mark.allow_hosts(["127.0.0.1"])
 
@@ -24,7 +24,7 @@ REVIEW = "/v1/merchant/transactions/review"
 DETAILS = "/v1/merchant/transactions/"
 
 
-def assert_failure(answer: Answer, status: int, code: AdminCode) -> None:
+def assert_failure(answer: OperatorAnswer, status: int, code: AdminCode) -> None:
     """The back office's error shape: {"status": "failure", "error": {code, message}}."""
     assert (answer.status, answer.error_code) == (status, code), answer.body
     assert answer.body["status"] == "failure"

@@ -2,10 +2,8 @@
 nothing written (the catalog table compared item for item), optimistic concurrency with ETag/If-Match, stock that
 never goes below zero, Idempotency-Key, and the audit trail."""
 
-import copy
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,27 +13,22 @@ from bolt_merchant.checkout.carts import PricingContext, evaluate
 from bolt_merchant.checkout.store import DynamoCartStore
 from bolt_merchant.core.errors import AdminCode, BoltCode, Invalid
 
-from devstack.apigw import rest_proxy_event
 from devstack.settings import LOCAL_OPERATOR_ARN
-from tests.support import AwsStack, FakeLambdaContext, demo_catalog, load_handler
+from tests.support import (
+    AwsStack,
+    FakeLambdaContext,
+    OperatorAnswer,
+    demo_catalog,
+    load_handler,
+    operator_answer,
+    operator_event,
+)
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 HOODIE = {"name": "Organic Hoodie (M)", "unit_price": 6800, "taxable": True, "type": "physical", "weight_g": 700}
 
 
-@dataclass
-class Answer:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str]
-
-    @property
-    def code(self) -> int | None:
-        error = self.body.get("error")
-        return int(error["code"]) if isinstance(error, dict) else None
-
-
-Call = Callable[..., Answer]
+Call = Callable[..., OperatorAnswer]
 
 
 @pytest.fixture
@@ -45,7 +38,7 @@ def call(aws: AwsStack, lambda_context: FakeLambdaContext) -> Call:
 
     def invoke(
         method: str, path: str, body: Any = None, *, raw: bytes | None = None, headers: Mapping[str, str] | None = None
-    ) -> Answer:
+    ) -> OperatorAnswer:
         parts = path.strip("/").split("/")
         params: dict[str, str] = {}
         resource = path
@@ -53,15 +46,8 @@ def call(aws: AwsStack, lambda_context: FakeLambdaContext) -> Call:
             params, resource = {"sku": parts[2]}, "/catalog/products/{sku}" + ("/stock" if len(parts) == 4 else "")
         elif len(parts) == 3 and parts[1] == "discounts":
             params, resource = {"code": parts[2]}, "/catalog/discounts/{code}"
-        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        sent = {"Content-Type": "application/json", **(headers or {})}
-        event = rest_proxy_event(method, resource, path, data, headers=sent, path_parameters=params, stage="dev")
-        event["requestContext"]["identity"]["userArn"] = LOCAL_OPERATOR_ARN
-        response = handler(copy.deepcopy(event), lambda_context)
-        answer_headers = {k: str(v) for k, v in (response.get("headers") or {}).items()}
-        for name, values in (response.get("multiValueHeaders") or {}).items():
-            answer_headers[name] = ",".join(values)
-        return Answer(response["statusCode"], json.loads(response["body"]), answer_headers)
+        event = operator_event(method, resource, path, body, raw=raw, headers=headers, path_parameters=params)
+        return operator_answer(handler, event, lambda_context)
 
     return invoke
 
@@ -131,9 +117,9 @@ def test_a_new_product_starts_with_no_stock(call: Call) -> None:
 def test_an_unknown_sku_is_404(call: Call, unchanged: Callable[[], None]) -> None:
     for path in ("/catalog/products/NOPE", "/catalog/products/bad%23sku"):
         answer = call("GET", path)
-        assert (answer.status, answer.code) == (404, AdminCode.CATALOG_ITEM_NOT_FOUND)
+        assert (answer.status, answer.error_code) == (404, AdminCode.CATALOG_ITEM_NOT_FOUND)
     stock = call("POST", "/catalog/products/NOPE/stock", {"adjust": 5, "reason": "restock"})
-    assert (stock.status, stock.code) == (404, AdminCode.CATALOG_ITEM_NOT_FOUND)
+    assert (stock.status, stock.error_code) == (404, AdminCode.CATALOG_ITEM_NOT_FOUND)
     unchanged()
 
 
@@ -156,7 +142,7 @@ def test_an_invalid_product_is_422_and_nothing_is_written(
 ) -> None:
     answer = call("PUT", "/catalog/products/HOODIE-M", body)
 
-    assert (answer.status, answer.code) == (422, AdminCode.INVALID_REQUEST)
+    assert (answer.status, answer.error_code) == (422, AdminCode.INVALID_REQUEST)
     unchanged()
 
 
@@ -174,7 +160,7 @@ def test_a_stale_if_match_is_412_and_changes_nothing(call: Call, aws: AwsStack) 
 
     answer = call("PUT", "/catalog/products/HOODIE-M", {**HOODIE, "unit_price": 100}, headers={"If-Match": stale})
 
-    assert (answer.status, answer.code) == (412, AdminCode.PRECONDITION_FAILED)
+    assert (answer.status, answer.error_code) == (412, AdminCode.PRECONDITION_FAILED)
     assert catalog_items(aws) == before
     assert call("GET", "/catalog/products/HOODIE-M").body["product"]["unit_price"] == 5900
 
@@ -208,7 +194,7 @@ def test_a_restock_adds_and_answers_available_and_reserved(call: Call) -> None:
 def test_stock_below_zero_is_409_and_nothing_is_written(call: Call, unchanged: Callable[[], None]) -> None:
     answer = call("POST", "/catalog/products/HOODIE-M/stock", {"adjust": -6, "reason": "shrinkage"})
 
-    assert (answer.status, answer.code) == (409, AdminCode.STOCK_CONFLICT)
+    assert (answer.status, answer.error_code) == (409, AdminCode.STOCK_CONFLICT)
     assert answer.body["available"] == 5
     unchanged()
 
@@ -220,7 +206,7 @@ def test_set_replaces_the_level_only_when_it_is_still_expected(call: Call, aws: 
 
     stale = call("POST", "/catalog/products/HOODIE-M/stock", {"set": 10, "expected": 5})
 
-    assert (stale.status, stale.code, stale.body["available"]) == (409, AdminCode.STOCK_CONFLICT, 40)
+    assert (stale.status, stale.error_code, stale.body["available"]) == (409, AdminCode.STOCK_CONFLICT, 40)
     assert catalog_items(aws) == before
 
 
@@ -242,7 +228,7 @@ def test_a_malformed_stock_change_is_422_and_nothing_is_written(
 ) -> None:
     answer = call("POST", "/catalog/products/HOODIE-M/stock", body)
 
-    assert (answer.status, answer.code) == (422, AdminCode.INVALID_REQUEST)
+    assert (answer.status, answer.error_code) == (422, AdminCode.INVALID_REQUEST)
     unchanged()
 
 
@@ -255,7 +241,7 @@ def test_an_idempotency_key_applies_a_stock_change_once(call: Call) -> None:
     assert (first.status, again.status) == (200, 200)
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert again.body["stock"] == first.body["stock"]
-    assert (other.status, other.code) == (422, AdminCode.IDEMPOTENCY_KEY_REUSED)
+    assert (other.status, other.error_code) == (422, AdminCode.IDEMPOTENCY_KEY_REUSED)
     assert call("GET", "/catalog/products/HOODIE-M").body["stock"]["available"] == 8
 
 
@@ -338,7 +324,7 @@ def test_an_invalid_discount_is_422_and_nothing_is_written(
 ) -> None:
     answer = call("PUT", "/catalog/discounts/SAVE15", body)
 
-    assert (answer.status, answer.code) == (422, AdminCode.INVALID_REQUEST)
+    assert (answer.status, answer.error_code) == (422, AdminCode.INVALID_REQUEST)
     unchanged()
 
 
@@ -380,5 +366,5 @@ def test_a_bad_settings_document_is_422_and_nothing_is_written(
 
     answer = call("PUT", "/catalog/settings", settings)
 
-    assert (answer.status, answer.code) == (422, AdminCode.INVALID_REQUEST)
+    assert (answer.status, answer.error_code) == (422, AdminCode.INVALID_REQUEST)
     unchanged()
