@@ -22,6 +22,19 @@ def _bolt(timeline: Timeline, options: Options) -> FakeBoltControl | None:
     return options.bolt
 
 
+def _order_with_bolt(
+    target: Target, timeline: Timeline, options: Options, name: str, *, lines: list[tuple[str, int]], shipping: str
+) -> tuple[Shopper, FakeBoltControl] | None:
+    """A shopper's order created through the hooks, and the fake Bolt to pay it at (None: no fake Bolt, skipped)."""
+    bolt = _bolt(timeline, options)
+    if bolt is None:
+        return None
+    shopper = Shopper(target, timeline, f"{options.seed}:{name}", token=options.token)
+    shopper.until_order_create(lines, shipping)
+    shopper.order_create()
+    return shopper, bolt
+
+
 def agrees_with_bolt(shopper: Shopper, bolt: FakeBoltControl, label: str = "divergence check") -> None:
     """The order against the fake Bolt's books for this payment: captures and credits by id, the payment's state."""
     reference = shopper.need_reference()
@@ -37,12 +50,12 @@ def cancel_after_dashboard_capture(target: Target, timeline: Timeline, options: 
     """Finding 1: Bolt captured part of the payment in its dashboard and the webhook is late; the operator cancels.
     Bolt's answer to the void reports the capture: the order records it, the cancel is a 409 with the real state,
     nothing is released or cancelled, and the late capture webhook changes nothing."""
-    bolt = _bolt(timeline, options)
-    if bolt is None:
+    ordered = _order_with_bolt(
+        target, timeline, options, "dashboard-capture", lines=[("MUG-12OZ", 1)], shipping="standard"
+    )
+    if ordered is None:
         return
-    shopper = Shopper(target, timeline, f"{options.seed}:dashboard-capture", token=options.token)
-    shopper.until_order_create([("MUG-12OZ", 1)], "standard")
-    shopper.order_create()
+    shopper, bolt = ordered
     reference = shopper.pay_at_bolt(bolt)
     total = shopper.state.total
     part = total // 2
@@ -124,12 +137,10 @@ def contradictions(target: Target, timeline: Timeline, options: Options) -> None
 def busy_operator(target: Target, timeline: Timeline, options: Options) -> None:
     """Finding 3: twelve refunds at once on one order. Bolt makes each; none is answered 503, and every credit is on
     the order, at once or (202) once reconciliation applies the answer kept for it."""
-    bolt = _bolt(timeline, options)
-    if bolt is None:
+    ordered = _order_with_bolt(target, timeline, options, "busy-operator", lines=[("MUG-12OZ", 2)], shipping="standard")
+    if ordered is None:
         return
-    shopper = Shopper(target, timeline, f"{options.seed}:busy-operator", token=options.token)
-    shopper.until_order_create([("MUG-12OZ", 2)], "standard")
-    shopper.order_create()
+    shopper, bolt = ordered
     shopper.pay_at_bolt(bolt, ("payment",), auto_capture=True)
     total = shopper.state.total
     amount = max(1, total // (CONCURRENT_REFUNDS * 2))
@@ -213,12 +224,12 @@ def _has_address(timeline: Timeline, view: dict[str, Any] | None) -> None:
 def reconciliation(target: Target, timeline: Timeline, options: Options) -> None:
     """What no webhook told the merchant: Bolt's auth webhook is lost, then the payment is captured and part of it
     refunded in Bolt's dashboard. One reconciliation of the order makes it agree with Bolt."""
-    bolt = _bolt(timeline, options)
-    if bolt is None:
+    ordered = _order_with_bolt(
+        target, timeline, options, "reconcile", lines=[("MUG-12OZ", 1), ("GIFT-25", 1)], shipping="standard"
+    )
+    if ordered is None:
         return
-    shopper = Shopper(target, timeline, f"{options.seed}:reconcile", token=options.token)
-    shopper.until_order_create([("MUG-12OZ", 1), ("GIFT-25", 1)], "standard")
-    shopper.order_create()
+    shopper, bolt = ordered
     bolt.webhook_fault("drop", reference=shopper.state.cart_id, kind="auth")
     reference = shopper.pay_at_bolt(bolt)
     total = shopper.state.total
@@ -238,12 +249,10 @@ def reconciliation(target: Target, timeline: Timeline, options: Options) -> None
 def operator_review(target: Target, timeline: Timeline, options: Options) -> None:
     """Bolt flags the payment for the merchant's review (rejected_reversible); the operator approves it through
     POST /orders/{id}/review and Bolt authorises it."""
-    bolt = _bolt(timeline, options)
-    if bolt is None:
+    ordered = _order_with_bolt(target, timeline, options, "review", lines=[("GIFT-25", 2)], shipping="noshipping")
+    if ordered is None:
         return
-    shopper = Shopper(target, timeline, f"{options.seed}:review", token=options.token)
-    shopper.until_order_create([("GIFT-25", 2)], "noshipping")
-    shopper.order_create()
+    shopper, bolt = ordered
     shopper.pay_at_bolt(bolt, ("rejected_reversible",), review=True)
     shopper.check_order(Expected("payment_review", 0, 0, 0, frozenset()), "order view (in review)", check_ledger=False)
     shopper.operate("review", {"decision": "approve"})
